@@ -1,0 +1,115 @@
+// API keys: random, shown once, stored as SHA-256 hashes; each key belongs to a user id.
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import type { Database, Migration } from "./db";
+
+export interface Principal {
+  userId: string;
+  /** null when the server runs open (loopback, no keys). */
+  keyId: string | null;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  userId: string;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export const OPEN_MODE_USER = "local";
+
+export const authMigrations: Migration[] = [
+  {
+    id: 1,
+    name: "api keys",
+    up: `CREATE TABLE IF NOT EXISTS bunker_api_keys (
+      id TEXT PRIMARY KEY,
+      user_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      hash TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      revoked_at TEXT,
+      last_used_at TEXT
+    )`,
+  },
+];
+
+const KEY_PATTERN = /^bk_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
+
+const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
+
+const principals = new WeakMap<Request, Principal>();
+
+/** The authenticated caller of a request; plugins scope what they own by `userId`. */
+export function principalOf(request: Request): Principal {
+  return principals.get(request) ?? { userId: OPEN_MODE_USER, keyId: null };
+}
+export function setPrincipal(request: Request, principal: Principal) {
+  principals.set(request, principal);
+}
+
+export class ApiKeyStore {
+  private activeCount = 0;
+  constructor(private readonly db: Database) {}
+
+  async refreshActiveCount(): Promise<number> {
+    const [row] = await this.db.sql`SELECT COUNT(*) AS n FROM bunker_api_keys WHERE revoked_at IS NULL`;
+    this.activeCount = Number(row?.n ?? 0);
+    return this.activeCount;
+  }
+
+  hasActiveKeys(): boolean {
+    return this.activeCount > 0;
+  }
+
+  async create(userId: string, name = "default"): Promise<{ key: string; info: ApiKeyInfo }> {
+    if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(userId)) throw new Error(`user id "${userId}" must be 1-128 letters, digits or _.@-`);
+    const id = randomBytes(8).toString("hex");
+    const secret = randomBytes(32).toString("base64url");
+    const createdAt = new Date().toISOString();
+    await this.db.sql`INSERT INTO bunker_api_keys (id, user_id, name, hash, created_at)
+                      VALUES (${id}, ${userId}, ${name}, ${sha256(secret)}, ${createdAt})`;
+    this.activeCount++;
+    return { key: `bk_${id}_${secret}`, info: { id, userId, name, createdAt, revokedAt: null, lastUsedAt: null } };
+  }
+
+  async list(): Promise<ApiKeyInfo[]> {
+    const rows = await this.db.sql`SELECT id, user_id, name, created_at, revoked_at, last_used_at
+                                   FROM bunker_api_keys ORDER BY created_at`;
+    return rows.map((r: Record<string, string | null>) => ({
+      id: r.id!, userId: r.user_id!, name: r.name!, createdAt: r.created_at!, revokedAt: r.revoked_at ?? null, lastUsedAt: r.last_used_at ?? null,
+    }));
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    const rows = await this.db.sql`UPDATE bunker_api_keys SET revoked_at = ${new Date().toISOString()}
+                                   WHERE id = ${id} AND revoked_at IS NULL RETURNING id`;
+    if (rows.length) this.activeCount = Math.max(0, this.activeCount - 1);
+    return rows.length > 0;
+  }
+
+  /** Returns the principal for a presented key, or null; constant-time on the secret. */
+  async verify(presented: string): Promise<Principal | null> {
+    const m = KEY_PATTERN.exec(presented);
+    if (!m) return null;
+    const [, id, secret] = m as unknown as [string, string, string];
+    const [row] = await this.db.sql`SELECT user_id, hash, revoked_at FROM bunker_api_keys WHERE id = ${id}`;
+    if (!row || row.revoked_at) return null;
+    const a = Buffer.from(sha256(secret), "hex");
+    const b = Buffer.from(String(row.hash), "hex");
+    if (a.length !== b.length || !timingSafeEqual(a, b)) return null;
+    return { userId: String(row.user_id), keyId: id };
+  }
+}
+
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,80 @@
+// The plugin contract: what a plugin declares and what the core hands it in setup().
+import type { Static, TObject } from "@sinclair/typebox";
+import type { AnyElysia } from "elysia";
+import type { Database, Migration } from "./db";
+import type { BunkerError } from "./errors";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+import type { ServiceRegistry } from "./services";
+
+export interface SystemRequirements {
+  /** Debian packages the plugin needs at run time (installed by `bun run server` and the test command). */
+  apt?: string[];
+  /** Extra Debian packages only its tests need. */
+  testApt?: string[];
+  /** Python packages installed with pip (for example `uv`). */
+  pip?: string[];
+}
+
+export interface BackgroundTaskOptions {
+  /** Run every intervalMs; without it the task runs once, started after all plugins have started. */
+  intervalMs?: number;
+  /** Run once right at start as well (interval tasks only). */
+  runAtStart?: boolean;
+}
+
+export interface PluginContext<TConfig> {
+  readonly name: string;
+  readonly config: TConfig;
+  readonly log: Logger;
+  readonly db: Database;
+  /** A directory owned by this plugin, created before setup. */
+  readonly dataDir: string;
+  /** Where the plugin's routes are mounted, e.g. "/api/v1". */
+  readonly prefix: string;
+  /** The server's own base URL, e.g. http://127.0.0.1:8080 (known before listen). */
+  readonly baseUrl: string;
+  /** Aborted when the server begins to shut down. */
+  readonly signal: AbortSignal;
+  readonly debug: boolean;
+  readonly services: ServiceRegistry;
+  readonly metrics: Metrics;
+  /** Apply this plugin's migrations now (setup may call it; otherwise the core does it after setup). */
+  migrate(migrations: readonly Migration[]): Promise<number[]>;
+  onStart(fn: () => void | Promise<void>): void;
+  onStop(fn: () => void | Promise<void>): void;
+  /** A supervised task: errors are logged, never crash the server; stopped at shutdown. */
+  background(name: string, fn: (signal: AbortSignal) => void | Promise<void>, options?: BackgroundTaskOptions): void;
+  /** Paths under the prefix that skip API-key auth (glob: `*` one segment, `**` the rest), e.g. "/sandbox/*\/port/**". */
+  publicPaths(...patterns: string[]): void;
+  /** Render errors on this plugin's routes in a compatibility shape a real client needs (LiteBoxd's, say). */
+  formatErrors(format: (error: BunkerError, requestId: string) => Response): void;
+  /** Show a warning in /health under this key; null clears it. */
+  healthWarning(key: string, message: string | null): void;
+}
+
+export interface PluginDefinition<TSchema extends TObject = TObject> {
+  name: string;
+  version: string;
+  description?: string;
+  dependsOn?: string[];
+  /** Default mount prefix; users change it with `plugins.<name>.prefix`. */
+  prefix?: string;
+  config: TSchema;
+  migrations?: readonly Migration[];
+  system?: SystemRequirements;
+  setup(ctx: PluginContext<Static<TSchema>>): AnyElysia | void | Promise<AnyElysia | void>;
+}
+
+export const PLUGIN_MARK = Symbol.for("bunker.plugin");
+
+export function definePlugin<TSchema extends TObject>(def: PluginDefinition<TSchema>): PluginDefinition<TSchema> {
+  if (!/^[a-z][a-z0-9-]*$/.test(def.name)) {
+    throw new Error(`definePlugin: name "${def.name}" must be lowercase letters, digits and dashes`);
+  }
+  return Object.assign(def, { [PLUGIN_MARK]: true });
+}
+
+export function isPluginDefinition(value: unknown): value is PluginDefinition {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[PLUGIN_MARK] === true;
+}
