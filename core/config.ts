@@ -1,6 +1,6 @@
 // Configuration: bunker.yaml merged with BUNKER_* environment variables, validated with TypeBox.
 import { Type, type Static, type TObject, type TSchema } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { Value, type ValueError } from "@sinclair/typebox/value";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -30,6 +30,8 @@ export const CoreConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /** Load the plugins in plugins/ (set false to run only extraPlugins). */
+  builtins: Type.Boolean({ default: true }),
   /** External plugins by package name or path (relative to the config file). */
   extraPlugins: Type.Array(Type.String(), { default: [] }),
   /** Per plugin: `enabled`, `prefix`, and the plugin's own config fields. */
@@ -54,16 +56,39 @@ export interface RawConfig {
 const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
 const camel = (s: string) => s.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-function parseEnvValue(raw: string): unknown {
-  const t = raw.trim();
-  if (/^(true|false|null|-?\d+(\.\d+)?)$/.test(t) || /^[[{"]/.test(t)) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return raw;
+/** Env values are strings; turn them into what the schema expects (Elysia's t.Integer is a union with a string form). */
+export function coerceToSchema(schema: TSchema | undefined, value: unknown): unknown {
+  if (!schema) return value;
+  const s = schema as TSchema & { type?: string; anyOf?: TSchema[]; properties?: Record<string, TSchema>; items?: TSchema };
+  if (s.anyOf) {
+    const typed = s.anyOf.filter((v) => (v as { type?: string }).type !== "string");
+    for (const variant of typed) {
+      const c = coerceToSchema(variant, value);
+      if (c !== value) return c;
     }
+    return value;
   }
-  return raw;
+  if (typeof value === "string") {
+    const t = value.trim();
+    if ((s.type === "integer" || s.type === "number") && t !== "" && !Number.isNaN(Number(t))) return Number(t);
+    if (s.type === "boolean" && /^(true|false|1|0|yes|no)$/i.test(t)) return /^(true|1|yes)$/i.test(t);
+    if ((s.type === "array" || s.type === "object") && /^[[{]/.test(t)) {
+      try {
+        return coerceToSchema(schema, JSON.parse(t));
+      } catch {
+        return value;
+      }
+    }
+    if (s.type === "array") return t === "" ? [] : t.split(",").map((x) => coerceToSchema(s.items, x.trim()));
+    return value;
+  }
+  if (s.type === "object" && s.properties && value && typeof value === "object" && !Array.isArray(value)) {
+    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const [k, sub] of Object.entries(s.properties)) if (k in out) out[k] = coerceToSchema(sub, out[k]);
+    return out;
+  }
+  if (s.type === "array" && Array.isArray(value)) return value.map((x) => coerceToSchema(s.items, x));
+  return value;
 }
 
 /** Environment shortcuts for the settings people change most. */
@@ -82,9 +107,9 @@ export function envOverrides(env: Record<string, string | undefined>): Array<{ p
   const out: Array<{ path: string[]; value: unknown }> = [];
   for (const [name, raw] of Object.entries(env)) {
     if (raw === undefined) continue;
-    if (ENV_SHORTCUTS[name]) out.push({ path: ENV_SHORTCUTS[name]!, value: parseEnvValue(raw) });
+    if (ENV_SHORTCUTS[name]) out.push({ path: ENV_SHORTCUTS[name]!, value: raw });
     else if (name.startsWith("BUNKER_") && name.includes("__")) {
-      out.push({ path: name.slice("BUNKER_".length).split("__").filter(Boolean), value: parseEnvValue(raw) });
+      out.push({ path: name.slice("BUNKER_".length).split("__").filter(Boolean), value: raw });
     }
   }
   return out;
@@ -153,19 +178,26 @@ export function applyEnv(
   return out;
 }
 
+/** For a union (Elysia's t.Integer is one), report the variant that matches the value's type. */
+function explain(e: ValueError): string {
+  if (!e.errors?.length) return e.message;
+  const subs = e.errors.flatMap((it) => [...it]);
+  const relevant = subs.find((x) => !/Expected string/.test(x.message)) ?? subs[0];
+  return relevant ? relevant.message : e.message;
+}
+
 function formatPath(instancePath: string): string {
   return instancePath.replace(/^\//, "").replace(/\//g, ".") || "(root)";
 }
 
 /** Fills defaults, coerces env strings, validates; throws one ConfigError naming `where` and each failing field. */
 export function validateSection<T extends TObject>(schema: T, value: unknown, where: string): Static<T> {
-  const withDefaults = Value.Default(schema, Value.Convert(schema, structuredClone(value ?? {})));
-  const converted = Value.Convert(schema, withDefaults);
+  const converted = Value.Default(schema, coerceToSchema(schema, structuredClone(value ?? {})));
   const errors = [...Value.Errors(schema, converted)];
   if (errors.length) {
     const lines = errors.slice(0, 8).map((e) => {
       const field = formatPath(e.path);
-      return `${where}${field === "(root)" ? "" : "." + field}: ${e.message}${e.value !== undefined && typeof e.value !== "object" ? ` (got ${JSON.stringify(e.value)})` : ""}`;
+      return `${where}${field === "(root)" ? "" : "." + field}: ${explain(e)}${e.value !== undefined && typeof e.value !== "object" ? ` (got ${JSON.stringify(e.value)})` : ""}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }

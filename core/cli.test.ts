@@ -1,0 +1,97 @@
+// The `bunker` command end to end: a real server process, signals, and key management.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const CLI = resolve(import.meta.dir, "cli.ts");
+const HELLO = resolve(import.meta.dir, "../test/fixtures/hello-plugin/index.ts");
+const tmp = mkdtempSync(join(tmpdir(), "bunker-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function writeConfig(dataDir: string, extra = ""): string {
+  const file = join(dataDir, "bunker.yaml");
+  writeFileSync(file, `server: { host: 127.0.0.1, port: 0, shutdownTimeoutMs: 5000 }\ndataDir: ${dataDir}\nbuiltins: false\nextraPlugins: ["${HELLO}"]\n${extra}`);
+  return file;
+}
+
+async function startServer(configFile: string) {
+  const proc = Bun.spawn([process.execPath, CLI, "serve", "--config", configFile], { stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  const lines: string[] = [];
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value);
+    const parts = buffered.split("\n");
+    buffered = parts.pop()!;
+    lines.push(...parts);
+    const listening = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "listening");
+    if (listening) {
+      void (async () => { while (!(await reader.read()).done); })();
+      return { proc, url: listening.url as string, lines };
+    }
+  }
+  proc.kill();
+  throw new Error(`server did not start: ${lines.join("\n")}\n${await new Response(proc.stderr).text()}`);
+}
+
+function cli(args: string[], dataDir: string) {
+  const p = Bun.spawnSync([process.execPath, CLI, ...args, "--config", writeConfig(dataDir)], { stdout: "pipe", stderr: "pipe" });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+describe("graceful drain on SIGTERM", () => {
+  test("the in-flight request completes, a new one is refused, the process exits 0", async () => {
+    const dir = mkdtempSync(join(tmp, "drain-"));
+    const { proc, url } = await startServer(writeConfig(dir));
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const inFlight = fetch(`${url}/hello/slow?ms=1500`);
+    await Bun.sleep(200);
+    proc.kill("SIGTERM");
+    await Bun.sleep(100);
+    const late = await fetch(`${url}/hello/greet/late`).then((r) => r.status, () => "refused");
+    expect([503, "refused"]).toContain(late);
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ slept: 1500 });
+    expect(await proc.exited).toBe(0);
+  }, 30_000);
+});
+
+describe("bunker keys", () => {
+  test("create prints a key once, list never shows it, revoke stops it working", async () => {
+    const dir = mkdtempSync(join(tmp, "keys-"));
+    const created = cli(["keys", "create", "--user", "dana", "--name", "ci", "--json"], dir);
+    expect(created.code).toBe(0);
+    const { key, id, userId } = JSON.parse(created.out);
+    expect(userId).toBe("dana");
+    expect(key).toMatch(/^bk_[0-9a-f]{16}_/);
+    const listed = cli(["keys", "list"], dir);
+    expect(listed.out).toContain(id);
+    expect(listed.out).not.toContain(key.split("_")[2]);
+
+    const { proc, url } = await startServer(writeConfig(dir));
+    try {
+      expect((await fetch(`${url}/hello/greet/x`)).status).toBe(401);
+      expect((await fetch(`${url}/hello/greet/x`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+      expect(cli(["keys", "revoke", id], dir).code).toBe(0);
+      expect((await fetch(`${url}/hello/greet/x`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    }
+    expect(cli(["keys", "revoke", id], dir).code).toBe(1);
+  }, 30_000);
+
+  test("an invalid config stops the server with exit code 78 and a message naming the field", () => {
+    const dir = mkdtempSync(join(tmp, "bad-"));
+    const file = writeConfig(dir, "plugins:\n  hello: { maxNotes: 0 }\n");
+    const p = Bun.spawnSync([process.execPath, CLI, "serve", "--config", file], { stdout: "pipe", stderr: "pipe" });
+    expect(p.exitCode).toBe(78);
+    expect(p.stderr.toString()).toContain("plugins.hello.maxNotes");
+  });
+});
