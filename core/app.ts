@@ -49,6 +49,7 @@ export interface Bunker {
   stop(reason?: string): Promise<void>;
 }
 
+const JSON_HEADERS = { "content-type": "application/json;charset=utf-8" };
 const CORE_PUBLIC = [/^\/health$/, /^\/readyz$/, /^\/metrics$/, /^\/docs(\/.*)?$/];
 
 function mergeDeep(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
@@ -107,18 +108,17 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
   const errorFormatters: Array<{ prefix: string; format: (e: BunkerError, id: string) => Response }> = [];
   const startedAt = Date.now();
   let listenUrl = config.server.baseUrl ?? `http://${config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host}:${config.server.port}`;
-  const requestIds = new WeakMap<Request, string>();
-  const startTimes = new WeakMap<Request, number>();
-  const errorStatuses = new WeakMap<Request, number>();
+  // Per-request bookkeeping rides on Elysia's per-request `set` object: cheaper than WeakMaps keyed by Request.
+  type Tracked = { headers: Record<string, unknown>; bunkerStart?: number; bunkerError?: number };
 
   const authRequired = () => config.auth.required || keys.hasActiveKeys() || !loopback;
 
-  const formatError = (error: BunkerError, request: Request, id: string): Response => {
+  const formatError = (error: BunkerError, request: Request, id: string, set?: Tracked): Response => {
     const path = pathOf(request.url);
     const f = errorFormatters.find((x) => path === x.prefix || path.startsWith(x.prefix + "/"));
     const res = f ? f.format(error, id) : errorResponse(error, id);
     res.headers.set("x-request-id", id);
-    errorStatuses.set(request, res.status);
+    if (set) set.bunkerError = res.status;
     return res;
   };
 
@@ -126,8 +126,7 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
   const root = new Elysia({ name: "bunker-core" })
     .onRequest(({ request, set }) => {
       const id = requestIdFrom(request);
-      requestIds.set(request, id);
-      startTimes.set(request, performance.now());
+      (set as Tracked).bunkerStart = performance.now();
       set.headers["x-request-id"] = id;
       if (state === "draining" || state === "stopped") {
         const res = errorResponse(unavailable("server is shutting down", undefined, "SHUTTING_DOWN"), id);
@@ -136,31 +135,27 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
         return res;
       }
     })
-    .onError({ as: "global" }, ({ code, error, request }) => {
-      const id = requestIds.get(request) ?? requestIdFrom(request);
-      if (error instanceof BunkerError) return formatError(error, request, id);
-      if (code === "VALIDATION") return formatError(validationError(error), request, id);
-      if (code === "NOT_FOUND") return formatError(new BunkerError(404, "ROUTE_NOT_FOUND", `no route for ${request.method} ${pathOf(request.url)}`), request, id);
-      if (code === "PARSE") return formatError(new BunkerError(400, "INVALID_BODY", `the request body could not be parsed: ${(error as Error).message}`), request, id);
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      const tracked = set as Tracked;
+      const id = String(tracked.headers["x-request-id"] ?? requestIdFrom(request));
+      const fail = (e: BunkerError) => formatError(e, request, id, tracked);
+      if (error instanceof BunkerError) return fail(error);
+      if (code === "VALIDATION") return fail(validationError(error));
+      if (code === "NOT_FOUND") return fail(new BunkerError(404, "ROUTE_NOT_FOUND", `no route for ${request.method} ${pathOf(request.url)}`));
+      if (code === "PARSE") return fail(new BunkerError(400, "INVALID_BODY", `the request body could not be parsed: ${(error as Error).message}`));
       const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
-      if (status < 500) return formatError(new BunkerError(status, "BAD_REQUEST", (error as Error).message ?? "bad request"), request, id);
+      if (status < 500) return fail(new BunkerError(status, "BAD_REQUEST", (error as Error).message ?? "bad request"));
       log.error("unhandled error", { request_id: id, method: request.method, path: pathOf(request.url), error });
       const details = config.debug ? { stack: (error as Error).stack } : undefined;
-      return formatError(new BunkerError(500, "INTERNAL_ERROR", `internal error (request id ${id})`, details), request, id);
+      return fail(new BunkerError(500, "INTERNAL_ERROR", `internal error (request id ${id})`, details));
     })
     .onAfterResponse({ as: "global" }, ({ request, route, set }) => {
-      const start = startTimes.get(request);
+      const start = (set as Tracked).bunkerStart;
       if (start === undefined) return;
-      const status = errorStatuses.get(request) ?? (typeof set.status === "number" ? set.status : 200);
+      const status = (set as Tracked).bunkerError ?? (typeof set.status === "number" ? set.status : 200);
       metrics.observeRequest(request.method, route || "unmatched", status, (performance.now() - start) / 1000);
     })
-    .get("/health", () => ({
-      status: health.warnings().length ? "degraded" : "ok",
-      version: BUNKER_VERSION,
-      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
-      plugins: Object.fromEntries(runtimes.map((p) => [p.name, p.state])),
-      warnings: health.warnings(),
-    }))
+    .get("/health", () => new Response(health.body(), { headers: JSON_HEADERS }))
     .get("/readyz", async ({ set }) => {
       if (state !== "ready") {
         set.status = 503;
@@ -192,8 +187,25 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
   });
 
   const healthWarnings = new Map<string, string>();
+  // /health is polled hard (load balancers, the core bench): its body is rebuilt at most every 250 ms.
+  let healthCache = { at: 0, body: "" };
   const health = {
     warnings: () => [...healthWarnings.entries()].map(([key, message]) => ({ key, message })),
+    invalidate: () => void (healthCache.at = 0),
+    body() {
+      const now = Date.now();
+      if (now - healthCache.at < 250) return healthCache.body;
+      const warnings = health.warnings();
+      const body = JSON.stringify({
+        status: warnings.length ? "degraded" : "ok",
+        version: BUNKER_VERSION,
+        uptime_seconds: Math.round((now - startedAt) / 1000),
+        plugins: Object.fromEntries(runtimes.map((p) => [p.name, p.state])),
+        warnings,
+      });
+      healthCache = { at: now, body };
+      return body;
+    },
   };
 
   const runtimes: PluginRuntime[] = [];
@@ -203,7 +215,11 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
       baseUrl: () => listenUrl,
       addPublicPaths: (patterns) => publicPaths.push(...patterns.map((p) => globToRegExp(plugin.prefix + (p.startsWith("/") ? p : "/" + p)))),
       setErrorFormat: (format) => errorFormatters.push({ prefix: plugin.prefix, format }),
-      setHealthWarning: (key, message) => (message ? healthWarnings.set(`${plugin.def.name}.${key}`, message) : healthWarnings.delete(`${plugin.def.name}.${key}`)),
+      setHealthWarning: (key, message) => {
+        if (message) healthWarnings.set(`${plugin.def.name}.${key}`, message);
+        else healthWarnings.delete(`${plugin.def.name}.${key}`);
+        health.invalidate();
+      },
     });
     runtimes.push(runtime);
     if (runtime.routes) root.group(plugin.prefix, (g) => g.use(runtime.routes!));
@@ -239,6 +255,7 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
       for (const r of runtimes) await r.start();
       for (const r of runtimes) r.startBackground();
       state = "ready";
+      health.invalidate();
       log.info("bunker ready", { plugins: runtimes.map((p) => p.name), url: listenUrl });
     },
     async listen() {

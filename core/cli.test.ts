@@ -3,6 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { startServer } from "../test/support/server";
 
 const CLI = resolve(import.meta.dir, "cli.ts");
 const HELLO = resolve(import.meta.dir, "../test/fixtures/hello-plugin/index.ts");
@@ -15,30 +16,6 @@ function writeConfig(dataDir: string, extra = ""): string {
   return file;
 }
 
-async function startServer(configFile: string) {
-  const proc = Bun.spawn([process.execPath, CLI, "serve", "--config", configFile], { stdout: "pipe", stderr: "pipe" });
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  const lines: string[] = [];
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffered += decoder.decode(value);
-    const parts = buffered.split("\n");
-    buffered = parts.pop()!;
-    lines.push(...parts);
-    const listening = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "listening");
-    if (listening) {
-      void (async () => { while (!(await reader.read()).done); })();
-      return { proc, url: listening.url as string, lines };
-    }
-  }
-  proc.kill();
-  throw new Error(`server did not start: ${lines.join("\n")}\n${await new Response(proc.stderr).text()}`);
-}
-
 function cli(args: string[], dataDir: string) {
   const p = Bun.spawnSync([process.execPath, CLI, ...args, "--config", writeConfig(dataDir)], { stdout: "pipe", stderr: "pipe" });
   return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
@@ -47,7 +24,7 @@ function cli(args: string[], dataDir: string) {
 describe("graceful drain on SIGTERM", () => {
   test("the in-flight request completes, a new one is refused, the process exits 0", async () => {
     const dir = mkdtempSync(join(tmp, "drain-"));
-    const { proc, url } = await startServer(writeConfig(dir));
+    const { proc, url } = await startServer(["--config", writeConfig(dir)]);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const inFlight = fetch(`${url}/hello/slow?ms=1500`);
     await Bun.sleep(200);
@@ -74,7 +51,7 @@ describe("bunker keys", () => {
     expect(listed.out).toContain(id);
     expect(listed.out).not.toContain(key.split("_")[2]);
 
-    const { proc, url } = await startServer(writeConfig(dir));
+    const { proc, url } = await startServer(["--config", writeConfig(dir)]);
     try {
       expect((await fetch(`${url}/hello/greet/x`)).status).toBe(401);
       expect((await fetch(`${url}/hello/greet/x`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);

@@ -14,6 +14,7 @@ commands:
   keys create --user ID [--name NAME]        create an API key (printed once)
   keys list                                  list keys (never the secrets)
   keys revoke ID                             revoke a key
+  agent configure|deploy|invoke|dev          work with an agent project (bunker agent --help)
 options:
   --config FILE   bunker.yaml to read (default ./bunker.yaml, or BUNKER_CONFIG)
   --json          machine-readable output (keys)`;
@@ -79,22 +80,25 @@ async function keysCommand(args: string[], configFile: string | undefined, json:
   }
 }
 
-/** Other parts of Bunker (the agent CLI) add subcommands here. */
-export const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {};
+/** Subcommands that live outside the core, loaded only when used. */
+export const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  agent: async (args) => (await import("../create-agent/cli/agent.ts")).agentCommand(args),
+};
 
 export async function main(argv = process.argv.slice(2)) {
   const configAt = argv.indexOf("--config");
   const configFile = configAt >= 0 ? argv[configAt + 1] : undefined;
   if (configAt >= 0 && !configFile) fail("--config needs a file path");
   const rest = configAt >= 0 ? [...argv.slice(0, configAt), ...argv.slice(configAt + 2)] : argv;
+  const [command = "serve", ...tail] = rest;
+  // Extra commands get their arguments untouched (their own --json and --config).
+  const extra = COMMANDS[command];
+  if (extra) return extra(argv.slice(argv.indexOf(command) + 1));
   const json = rest.includes("--json");
-  const args = rest.filter((a) => a !== "--json");
-  const [command = "serve", ...tail] = args;
+  const args = tail.filter((a) => a !== "--json");
   if (command === "help" || command === "--help" || command === "-h") return console.log(USAGE);
   if (command === "serve") return serve(configFile);
-  if (command === "keys") return keysCommand(tail, configFile, json);
-  const extra = COMMANDS[command];
-  if (extra) return extra(tail);
+  if (command === "keys") return keysCommand(args, configFile, json);
   fail(`unknown command "${command}"\n${USAGE}`);
 }
 

@@ -6,8 +6,8 @@ import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "..");
 const mode = process.argv[2] === "test" ? "test" : "server";
-/** Packages the core's own tests need: PostgreSQL for the storage suite. */
-const CORE_TEST_APT = ["postgresql"];
+/** Test tools outside any plugin: PostgreSQL (storage suite), tmux (create-agent's prompt tests), git, tar. */
+const CORE_TEST_APT = ["postgresql", "tmux", "git", "tar"];
 
 function run(argv: string[], opts: { quiet?: boolean; env?: Record<string, string> } = {}): number {
   const p = Bun.spawnSync(argv, { cwd: ROOT, stdout: opts.quiet ? "pipe" : "inherit", stderr: opts.quiet ? "pipe" : "inherit", env: { ...process.env, ...opts.env } });
