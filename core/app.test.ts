@@ -109,7 +109,9 @@ describe("request ids", () => {
   test("every response carries one, and a sent one is honoured", async () => {
     const b = await boot();
     const fresh = await get(b, "/health");
-    expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    const again = await get(b, "/health");
+    expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9a-f]{8}-[0-9a-z]{6,}$/);
+    expect(again.headers.get("x-request-id")).not.toBe(fresh.headers.get("x-request-id"));
     const kept = await get(b, "/hello/notes/x", { "x-request-id": "abc-123" });
     expect(kept.headers.get("x-request-id")).toBe("abc-123");
     const bogus = await get(b, "/health", { "x-request-id": "bad id with spaces" });

@@ -109,26 +109,30 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
   const startedAt = Date.now();
   let listenUrl = config.server.baseUrl ?? `http://${config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host}:${config.server.port}`;
   // Per-request bookkeeping rides on Elysia's per-request `set` object: cheaper than WeakMaps keyed by Request.
-  type Tracked = { headers: Record<string, unknown>; bunkerStart?: number; bunkerError?: number };
+  type Tracked = { headers: Record<string, unknown>; bunkerStart?: number; bunkerId?: string };
+  const requestIdOf = (request: Request, set: Tracked) => (set.bunkerId ??= requestIdFrom(request));
 
   const authRequired = () => config.auth.required || keys.hasActiveKeys() || !loopback;
 
-  const formatError = (error: BunkerError, request: Request, id: string, set?: Tracked): Response => {
+  const formatError = (error: BunkerError, request: Request, id: string, set?: Tracked, countHere = false): Response => {
     const path = pathOf(request.url);
     const f = errorFormatters.find((x) => path === x.prefix || path.startsWith(x.prefix + "/"));
     const res = f ? f.format(error, id) : errorResponse(error, id);
     res.headers.set("x-request-id", id);
-    if (set) set.bunkerError = res.status;
+    // Unmatched requests never reach mapResponse, so they are counted here; everything else is counted there.
+    if (countHere && set?.bunkerStart !== undefined) {
+      metrics.observeRequest(request.method, "unmatched", res.status, (performance.now() - set.bunkerStart) / 1000);
+    }
     return res;
   };
 
-  // Sync on purpose: an async onRequest costs ~18% of throughput on every route (bench/core.ts).
+  // Per-request cost matters (bench/core.ts): onRequest stays synchronous and never touches set.headers (that
+  // switches Elysia to a slower response path, ~2 µs); the request id goes onto the Response in mapResponse instead.
   const root = new Elysia({ name: "bunker-core" })
     .onRequest(({ request, set }) => {
-      const id = requestIdFrom(request);
       (set as Tracked).bunkerStart = performance.now();
-      set.headers["x-request-id"] = id;
       if (state === "draining" || state === "stopped") {
+        const id = requestIdOf(request, set as Tracked);
         const res = errorResponse(unavailable("server is shutting down", undefined, "SHUTTING_DOWN"), id);
         res.headers.set("connection", "close");
         res.headers.set("x-request-id", id);
@@ -137,8 +141,10 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
     })
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const tracked = set as Tracked;
-      const id = String(tracked.headers["x-request-id"] ?? requestIdFrom(request));
-      const fail = (e: BunkerError) => formatError(e, request, id, tracked);
+      const id = requestIdOf(request, tracked);
+      // Elysia reads `error.code`, so a thrown BunkerError("NOT_FOUND") also arrives as code NOT_FOUND.
+      const unmatched = code === "NOT_FOUND" && !(error instanceof BunkerError);
+      const fail = (e: BunkerError) => formatError(e, request, id, tracked, unmatched);
       if (error instanceof BunkerError) return fail(error);
       if (code === "VALIDATION") return fail(validationError(error));
       if (code === "NOT_FOUND") return fail(new BunkerError(404, "ROUTE_NOT_FOUND", `no route for ${request.method} ${pathOf(request.url)}`));
@@ -149,11 +155,26 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
       const details = config.debug ? { stack: (error as Error).stack } : undefined;
       return fail(new BunkerError(500, "INTERNAL_ERROR", `internal error (request id ${id})`, details));
     })
-    .onAfterResponse({ as: "global" }, ({ request, route, set }) => {
-      const start = (set as Tracked).bunkerStart;
+    // mapResponse, not onAfterResponse: the latter schedules a setImmediate per request.
+    .mapResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
+      const tracked = set as Tracked;
+      const start = tracked.bunkerStart;
       if (start === undefined) return;
-      const status = (set as Tracked).bunkerError ?? (typeof set.status === "number" ? set.status : 200);
+      const id = requestIdOf(request, tracked);
+      let replaced: Response | undefined;
+      let status = typeof set.status === "number" ? set.status : 200;
+      if (responseValue instanceof Response) {
+        status = responseValue.status;
+        try {
+          responseValue.headers.set("x-request-id", id);
+        } catch {
+          // Immutable headers (a proxied fetch() response): re-wrap without copying the body.
+          replaced = new Response(responseValue.body, responseValue);
+          replaced.headers.set("x-request-id", id);
+        }
+      } else set.headers["x-request-id"] = id;
       metrics.observeRequest(request.method, route || "unmatched", status, (performance.now() - start) / 1000);
+      return replaced;
     })
     .get("/health", () => new Response(health.body(), { headers: JSON_HEADERS }))
     .get("/readyz", async ({ set }) => {
