@@ -105,7 +105,7 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
   const metrics = new MetricsRegistry();
   const services = createServiceRegistry();
   const publicPaths: RegExp[] = [...CORE_PUBLIC];
-  const errorFormatters: Array<{ prefix: string; format: (e: BunkerError, id: string) => Response }> = [];
+  const errorFormatters: Array<{ prefix: string; format: (e: BunkerError, id: string, request: Request) => Response }> = [];
   const startedAt = Date.now();
   let listenUrl = config.server.baseUrl ?? `http://${config.server.host === "0.0.0.0" ? "127.0.0.1" : config.server.host}:${config.server.port}`;
   // Per-request bookkeeping rides on Elysia's per-request `set` object: cheaper than WeakMaps keyed by Request.
@@ -117,7 +117,7 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
   const formatError = (error: BunkerError, request: Request, id: string, set?: Tracked, countHere = false): Response => {
     const path = pathOf(request.url);
     const f = errorFormatters.find((x) => path === x.prefix || path.startsWith(x.prefix + "/"));
-    const res = f ? f.format(error, id) : errorResponse(error, id);
+    const res = f ? f.format(error, id, request) : errorResponse(error, id);
     res.headers.set("x-request-id", id);
     // Unmatched requests never reach mapResponse, so they are counted here; everything else is counted there.
     if (countHere && set?.bunkerStart !== undefined) {
@@ -180,15 +180,15 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
     .get("/readyz", async ({ set }) => {
       if (state !== "ready") {
         set.status = 503;
-        return { ready: false, state };
+        return { status: state === "starting" ? "starting" : "draining", ready: false, state };
       }
       try {
         await db.ping();
       } catch (err) {
         set.status = 503;
-        return { ready: false, state, reason: `database: ${(err as Error).message}` };
+        return { status: "unavailable", ready: false, state, reason: `database: ${(err as Error).message}` };
       }
-      return { ready: true, state };
+      return { status: "ok", ready: true, state };
     })
     .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }))
     .get("/plugins", () => ({

@@ -48,7 +48,7 @@ export interface PluginContext<TConfig> {
   /** Paths under the prefix that skip API-key auth (glob: `*` one segment, `**` the rest), e.g. "/sandbox/*\/port/**". */
   publicPaths(...patterns: string[]): void;
   /** Render errors on this plugin's routes in a compatibility shape a real client needs (LiteBoxd's, say). */
-  formatErrors(format: (error: BunkerError, requestId: string) => Response): void;
+  formatErrors(format: (error: BunkerError, requestId: string, request: Request) => Response): void;
   /** Show a warning in /health under this key; null clears it. */
   healthWarning(key: string, message: string | null): void;
 }

@@ -22,7 +22,7 @@ export interface KernelHandles {
   debug: boolean;
   baseUrl: () => string;
   addPublicPaths(patterns: string[]): void;
-  setErrorFormat(format: (error: BunkerError, requestId: string) => Response): void;
+  setErrorFormat(format: (error: BunkerError, requestId: string, request: Request) => Response): void;
   setHealthWarning(key: string, message: string | null): void;
 }
 

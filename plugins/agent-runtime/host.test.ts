@@ -1,0 +1,105 @@
+// The host's own rules, through bunker.handle: deploy validation, ownership, not-found codes, and a clear 503
+// (plus a /health warning) while no sandbox backend is available.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createBunker, type Bunker } from "bunker/core";
+import liteboxd from "../liteboxd/index";
+import agentRuntime from "./index";
+
+const tmp = mkdtempSync(join(tmpdir(), "agent-host-"));
+let bunker: Bunker;
+
+beforeAll(async () => {
+  bunker = await createBunker({
+    builtins: false,
+    plugins: [liteboxd, agentRuntime],
+    config: { dataDir: join(tmp, "data"), log: { level: "silent" }, plugins: { "agent-runtime": { deployRoots: [tmp] } } },
+  });
+  await bunker.start();
+});
+afterAll(async () => {
+  await bunker.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const call = (method: string, path: string, body?: unknown) =>
+  bunker.handle(
+    new Request(`http://localhost/agent-runtime${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+
+describe("deploy validation", () => {
+  test("an invalid agent.yaml is a 400 naming the file, the field and the rule", async () => {
+    const dir = join(tmp, "bad-agent");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    writeFileSync(join(dir, "agent.yaml"), "apiVersion: v1\nkind: Agent\nmetadata:\n  name: Bad_Name\n  version: '1'\n  author: x@y.z\nspec:\n  entrypoint: agent.ts\n");
+    const res = await call("POST", "/agents/deploy", { path: dir });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string; details: { issues: { field: string }[] } } };
+    expect(body.error.code).toBe("INVALID_AGENT_CONFIG");
+    expect(body.error.message).toContain(join(dir, "agent.yaml"));
+    expect(body.error.message).toContain("metadata.name: must be a DNS label");
+    expect(body.error.details.issues[0]!.field).toBe("metadata.name");
+  });
+
+  test("an entrypoint missing from the project is a 400", async () => {
+    const dir = join(tmp, "no-entry");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    rmSync(join(dir, "agent.ts"));
+    const res = await call("POST", "/agents/deploy", { path: dir });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("agent.ts does not exist");
+  });
+});
+
+describe("deploy roots", () => {
+  test("a path outside the configured deploy roots is refused with 403", async () => {
+    const res = await call("POST", "/agents/deploy", { path: join(import.meta.dir, "examples", "echo-agent") });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("PATH_NOT_ALLOWED");
+  });
+
+  test("a relative path is refused", async () => {
+    expect((await call("POST", "/agents/deploy", { path: "examples/echo-agent" })).status).toBe(400);
+  });
+});
+
+describe("archive uploads", () => {
+  test("an uploaded project is unpacked and its agent.yaml validated like a directory's", async () => {
+    const dir = join(tmp, "upload-src", "my-agent");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    writeFileSync(join(dir, "agent.yaml"), "apiVersion: v1\nkind: Agent\nmetadata:\n  name: up\n  version: '1'\n  author: nobody\nspec:\n  entrypoint: agent.ts\n");
+    const archive = join(tmp, "agent.tar.gz");
+    expect(Bun.spawnSync(["tar", "-czf", archive, "-C", join(tmp, "upload-src"), "my-agent"]).exitCode).toBe(0);
+    const res = await bunker.handle(
+      new Request("http://localhost/agent-runtime/agents/deploy/archive", { method: "POST", body: Bun.file(archive), headers: { "content-type": "application/gzip" } }),
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { details: { issues: { field: string; rule: string }[] } } };
+    expect(body.error.details.issues[0]).toMatchObject({ field: "metadata.author", rule: "an email address" });
+  });
+
+  test("a body that is not a gzip archive is a 400", async () => {
+    const res = await bunker.handle(new Request("http://localhost/agent-runtime/agents/deploy/archive", { method: "POST", body: "not an archive" }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARCHIVE");
+  });
+});
+
+describe("not found", () => {
+  test("unknown templates and sessions answer 404 with stable codes", async () => {
+    const tpl = await call("GET", "/templates/nope");
+    expect(tpl.status).toBe(404);
+    expect(((await tpl.json()) as { error: { code: string } }).error.code).toBe("TEMPLATE_NOT_FOUND");
+    const session = await call("GET", "/sessions/nope");
+    expect(((await session.json()) as { error: { code: string } }).error.code).toBe("SESSION_NOT_FOUND");
+    const exists = await call("GET", "/templates/nope/exists");
+    expect(await exists.json()).toEqual({ exists: false });
+    expect(await (await call("GET", "/sessions")).json()).toEqual({ sessions: [] });
+  });
+});

@@ -1,0 +1,76 @@
+// agent-runtime: hosts agents (AgentCore contract) in liteboxd sandboxes, one sandbox per session.
+// The app agent authors import is agent.ts ("bunker/agent"); the typed client is client.ts.
+import { existsSync, realpathSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { definePlugin, t } from "bunker/core";
+import type { AgentSandboxBackend } from "./drivers/backend";
+import { createLiteboxdBackend, type LiteboxdTemplates } from "./drivers/liteboxd";
+import { liteboxdTemplatesBridge } from "./drivers/liteboxd-templates";
+import { agentRoutes } from "./routes";
+import { createAgentHost, type AgentHost } from "./service";
+import { createStore, migrations } from "./store";
+
+declare module "bunker/core" {
+  interface BunkerServices {
+    "agent-runtime.host": AgentHost;
+    /** liteboxd's template service, once liteboxd provides it (until then drivers/liteboxd-templates.ts bridges). */
+    "liteboxd.templates": LiteboxdTemplates;
+  }
+}
+
+export default definePlugin({
+  name: "agent-runtime",
+  version: "0.1.0",
+  description: "Agent host: deploy agent projects, one sandbox per session, JSON and SSE invocations",
+  dependsOn: ["liteboxd"],
+  prefix: "/agent-runtime",
+  config: t.Object({
+    /** Default session time to live, seconds (refresh extends it). */
+    sessionTimeoutSeconds: t.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+    /** Sessions without an invocation for this long are closed. */
+    idleTimeoutSeconds: t.Integer({ minimum: 1, default: 600 }),
+    /** How often idle sessions are looked for. */
+    reapIntervalSeconds: t.Integer({ minimum: 1, default: 30 }),
+    /** Largest uploaded agent project archive. */
+    maxArchiveMb: t.Integer({ minimum: 1, default: 100 }),
+    /** Directories agent projects may be deployed from by path (empty: anywhere the server can read). */
+    deployRoots: t.Array(t.String({ pattern: "^/" }), { default: [] }),
+  }),
+  migrations,
+  system: { apt: ["python3", "tar", "gzip"] },
+  async setup(ctx) {
+    const store = createStore(ctx.db);
+    let backend: AgentSandboxBackend | undefined;
+    // Resolved at use time: liteboxd's services may appear after this setup runs.
+    const resolveBackend = (): AgentSandboxBackend | undefined => {
+      if (backend) return backend;
+      const sandboxes = ctx.services.get("liteboxd.sandboxes");
+      if (!sandboxes) return undefined;
+      backend = createLiteboxdBackend({
+        sandboxes,
+        templates: ctx.services.get("liteboxd.templates") ?? liteboxdTemplatesBridge(ctx.db),
+        workspaceOf: (id) => join(ctx.dataDir, "..", "liteboxd", "sandboxes", id, "workspace"),
+        available: () => ctx.services.get("isolation")?.status() ?? { available: false, reason: "no isolation service" },
+      });
+      return backend;
+    };
+    const host = createAgentHost({
+      store,
+      backend: resolveBackend,
+      log: ctx.log,
+      routesUrl: () => `${ctx.baseUrl}${ctx.prefix}`,
+      defaultSessionTimeoutSeconds: ctx.config.sessionTimeoutSeconds,
+      idleTimeoutSeconds: ctx.config.idleTimeoutSeconds,
+      bunkerRoot: resolve(import.meta.dir, "..", ".."),
+      uploadsDir: join(ctx.dataDir, "projects"),
+      maxArchiveBytes: ctx.config.maxArchiveMb * 1024 * 1024,
+      deployRoots: ctx.config.deployRoots.map((root) => (existsSync(root) ? realpathSync(root) : root)),
+    });
+    ctx.services.provide("agent-runtime.host", host);
+    ctx.onStart(() => {
+      if (!resolveBackend()) ctx.healthWarning("sandboxes", "liteboxd.sandboxes is missing: agent deploys and sessions answer 503");
+    });
+    ctx.background("reap-idle-sessions", async () => void (await host.reap()), { intervalMs: ctx.config.reapIntervalSeconds * 1000 });
+    return agentRoutes(host);
+  },
+});

@@ -1,0 +1,407 @@
+// The agent host's rules: deploys (agent project → template version), sessions (one sandbox each, ready when
+// /ping answers), invocations proxied to the agent through the sandbox gateway without buffering.
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { isAbsolute, join, sep } from "node:path";
+import { BunkerError, badRequest, conflict, forbidden, notFound, unavailable, type Logger } from "bunker/core";
+import {
+  AgentConfigError,
+  cpuLimitCores,
+  entrypointCommand,
+  loadAgentConfig,
+  memoryLimitMb,
+  writeAgentConfig,
+  type AgentConfig,
+  type AgentStatus,
+} from "./agent-config";
+import { AGENT_PORT, type AgentSandboxBackend } from "./drivers/backend";
+import { FORWARDED, MAX_INVOCATION_BYTES, passThrough, readBounded, RETURNED } from "./proxy";
+import { BUNKER_SESSION_HEADER, REQUEST_ID_HEADER, SESSION_HEADER } from "./runtime/context";
+import type { AgentTemplate, DeployResult, Session } from "./schema";
+import type { AgentStore, SessionRow, TemplateRow } from "./store";
+
+export interface AgentHostOptions {
+  store: AgentStore;
+  /** Resolved at use time: the liteboxd plugin may load after this one. */
+  backend: () => AgentSandboxBackend | undefined;
+  log: Logger;
+  /** Base URL of the plugin's routes, e.g. http://127.0.0.1:8080/agent-runtime. */
+  routesUrl: () => string;
+  defaultSessionTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  /** Where the agent process finds `bunker/agent` (the Bunker checkout). */
+  bunkerRoot: string;
+  /** Where uploaded agent projects are unpacked. */
+  uploadsDir: string;
+  maxArchiveBytes: number;
+  /** Real paths path-deploys must lie under (empty: anywhere the server can read). */
+  deployRoots: string[];
+}
+
+const now = () => new Date().toISOString();
+const plusSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+const randomId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+
+export function createAgentHost(opts: AgentHostOptions) {
+  const { store, log } = opts;
+  /** Answers still streaming, per session. */
+  const inFlight = new Map<string, number>();
+
+  const backend = (): AgentSandboxBackend => {
+    const b = opts.backend();
+    if (!b) throw unavailable("Agent sessions need the liteboxd plugin's sandboxes, which are not loaded", undefined, "SANDBOXES_UNAVAILABLE");
+    const status = b.status();
+    if (!status.available) throw unavailable(`Sandboxes are unavailable: ${status.reason ?? "unknown reason"}`, undefined, "SANDBOXES_UNAVAILABLE");
+    return b;
+  };
+
+  const templateView = (row: TemplateRow): AgentTemplate => ({
+    template_id: row.template_id,
+    name: row.name,
+    version: row.version,
+    description: row.description ?? undefined,
+    author: row.author ?? undefined,
+    tags: row.tags,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    status: row.phase,
+    template_version: row.template_version,
+    metadata: { agent: row.config },
+    size: row.size ?? undefined,
+    build_time: row.build_time ?? undefined,
+  });
+
+  const sessionView = (row: SessionRow): Session => {
+    const t = Date.now();
+    const view: Session = {
+      session_id: row.session_id,
+      sandbox_id: row.session_id,
+      template_id: row.template_id,
+      status: row.status,
+      created_at: row.created_at,
+      last_activity: row.last_activity,
+      expires_at: row.expires_at,
+      age_seconds: (t - Date.parse(row.created_at)) / 1000,
+      idle_seconds: (t - Date.parse(row.last_activity)) / 1000,
+      host_url: `${opts.routesUrl()}/sessions/${row.session_id}`,
+    };
+    if (row.error) view.error = row.error;
+    return view;
+  };
+
+  async function ownTemplate(owner: string, id: string): Promise<TemplateRow> {
+    const row = await store.getTemplate(id);
+    if (!row || row.owner !== owner) throw notFound(`Template ${id} not found`, { template_id: id }, "TEMPLATE_NOT_FOUND");
+    return row;
+  }
+
+  async function ownSession(owner: string, id: string): Promise<SessionRow> {
+    const row = await store.getSession(id);
+    if (!row || row.owner !== owner || row.status === "closed") {
+      throw notFound(`Session ${id} not found`, { session_id: id }, "SESSION_NOT_FOUND");
+    }
+    return row;
+  }
+
+  /** Path deploys read server files as the server: only inside deployRoots when any are configured. */
+  function checkDeployPath(path: string): void {
+    if (!isAbsolute(path)) throw badRequest(`path ${path} must be absolute`, undefined, "INVALID_PATH");
+    if (opts.deployRoots.length === 0 || !existsSync(path)) return;
+    const real = realpathSync(path);
+    if (!opts.deployRoots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))) {
+      throw forbidden(`path ${path} is outside the directories agents may be deployed from`, { deployRoots: opts.deployRoots }, "PATH_NOT_ALLOWED");
+    }
+  }
+
+  async function deployPath(owner: string, input: { path: string; template_id?: string }): Promise<DeployResult> {
+    checkDeployPath(input.path);
+    return deploy(owner, input);
+  }
+
+  async function deploy(owner: string, input: { path: string; template_id?: string }): Promise<DeployResult> {
+    let config: AgentConfig;
+    try {
+      config = await loadAgentConfig(input.path);
+    } catch (error) {
+      if (error instanceof AgentConfigError) throw badRequest(error.message, { issues: error.issues }, "INVALID_AGENT_CONFIG");
+      throw error;
+    }
+    const dir = input.path.endsWith(".yaml") || input.path.endsWith(".yml") ? join(input.path, "..") : input.path;
+    if (!existsSync(join(dir, config.spec.entrypoint))) {
+      throw badRequest(`${join(dir, "agent.yaml")}: spec.entrypoint: ${config.spec.entrypoint} does not exist in the project`, undefined, "INVALID_AGENT_CONFIG");
+    }
+    const templateId = input.template_id ?? config.metadata.name;
+    const existing = await store.getTemplate(templateId);
+    if (existing && existing.owner !== owner) throw conflict(`Template ${templateId} belongs to another user`, { template_id: templateId }, "TEMPLATE_TAKEN");
+    const started = performance.now();
+    const status: AgentStatus = { phase: "pending", build_id: randomId("build") };
+    const row: TemplateRow = {
+      template_id: templateId,
+      owner,
+      name: config.metadata.name,
+      version: config.metadata.version,
+      template_version: existing?.template_version ?? 0,
+      description: config.metadata.description ?? null,
+      author: config.metadata.author,
+      tags: config.metadata.tags ?? [],
+      config: { ...config, status },
+      phase: "pending",
+      build_id: status.build_id!,
+      error: null,
+      size: existing?.size ?? null,
+      build_time: null,
+      created_at: existing?.created_at ?? now(),
+      updated_at: now(),
+    };
+    const record = async (patch: Partial<TemplateRow>, st: AgentStatus) => {
+      Object.assign(row, patch, { phase: st.phase, config: { ...config, status: st }, updated_at: now() });
+      await store.saveTemplate(row);
+    };
+    await record({}, status);
+    const building: AgentStatus = { ...status, phase: "building" };
+    await record({}, building);
+    let final: AgentStatus;
+    try {
+      const runtime = config.spec.runtime ?? {};
+      const agentConfig = { ...config, status: { ...building, phase: "deployed" as const, template_id: templateId, last_deployed: now() } };
+      const built = await backend().createTemplate(owner, {
+        name: templateId,
+        description: config.metadata.description,
+        tags: config.metadata.tags ?? [],
+        sourceDir: dir,
+        command: entrypointCommand(config),
+        env: { BUNKER_AGENT_HOST: "0.0.0.0", BUNKER_AGENT_PORT: String(AGENT_PORT), PYTHONUNBUFFERED: "1", BUNKER_ROOT: opts.bunkerRoot },
+        resources: {
+          memoryMb: runtime.memory_limit ? memoryLimitMb(runtime.memory_limit) : undefined,
+          cpus: runtime.cpu_limit ? cpuLimitCores(runtime.cpu_limit) : undefined,
+        },
+        readiness: { path: "/ping", port: AGENT_PORT, timeoutSeconds: runtime.timeout ?? 60 },
+        metadata: { agent: agentConfig },
+      });
+      final = agentConfig.status;
+      await record({ template_version: built.version, size: built.size ?? null, build_time: (performance.now() - started) / 1000, error: null }, final);
+    } catch (error) {
+      final = { ...building, phase: "failed", last_deployed: now() };
+      const message = error instanceof Error ? error.message : String(error);
+      await record({ error: message }, final);
+      log.warn("agent deploy failed", { template_id: templateId, error: message });
+      if (error instanceof BunkerError) throw error;
+      throw new BunkerError(502, "DEPLOY_FAILED", `Deploying ${templateId} failed: ${message}`, { status: final });
+    }
+    // The seed's CLI keeps status in agent.yaml; a read-only project simply keeps it in the database.
+    await writeAgentConfig(dir, { ...config, status: final }).catch((e) => log.debug("agent.yaml not updated", { error: String(e) }));
+    return { status: final, agent: row.config, template: templateView(row) };
+  }
+
+  /** Unpacks an uploaded .tar.gz project (GNU tar drops absolute and ".." member names) and deploys it. */
+  async function deployArchive(owner: string, archive: ReadableStream<Uint8Array> | null, templateId?: string): Promise<DeployResult> {
+    if (!archive) throw badRequest("Send the agent project as a .tar.gz request body", undefined, "ARCHIVE_REQUIRED");
+    const dir = join(opts.uploadsDir, randomId("project"));
+    mkdirSync(dir, { recursive: true });
+    const tar = Bun.spawn(["tar", "-xz", "-f", "-", "-C", dir, "--no-same-owner", "--no-same-permissions"], {
+      stdin: "pipe",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    let size = 0;
+    try {
+      for await (const chunk of archive as unknown as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size > opts.maxArchiveBytes) {
+          tar.kill();
+          throw new BunkerError(413, "ARCHIVE_TOO_LARGE", `Agent archives are limited to ${opts.maxArchiveBytes} bytes`);
+        }
+        tar.stdin.write(chunk);
+      }
+      await tar.stdin.end();
+      const code = await tar.exited;
+      if (code !== 0) throw badRequest(`Could not unpack the archive: ${(await new Response(tar.stderr).text()).trim()}`, undefined, "INVALID_ARCHIVE");
+      // An archive may wrap the project in one top-level folder.
+      const entries = readdirSync(dir);
+      const root = !existsSync(join(dir, "agent.yaml")) && entries.length === 1 && existsSync(join(dir, entries[0]!, "agent.yaml")) ? join(dir, entries[0]!) : dir;
+      return await deploy(owner, { path: root, template_id: templateId });
+    } finally {
+      // The template holds the files now; the unpacked copy is not needed any more.
+      tar.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function listTemplates(owner: string, filter: { tags?: string; name?: string }): Promise<AgentTemplate[]> {
+    const tags = filter.tags?.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
+    const name = filter.name?.toLowerCase();
+    return (await store.listTemplates(owner))
+      .filter((t) => tags.every((tag) => t.tags.includes(tag)))
+      .filter((t) => !name || t.name.toLowerCase().includes(name) || t.template_id.toLowerCase().includes(name))
+      .map(templateView);
+  }
+
+  async function createSession(owner: string, input: { template_id: string; timeout_seconds?: number; env_vars?: Record<string, string> }): Promise<Session> {
+    const tpl = await ownTemplate(owner, input.template_id);
+    if (tpl.phase !== "deployed") throw conflict(`Template ${tpl.template_id} is ${tpl.phase}, not deployed`, undefined, "TEMPLATE_NOT_DEPLOYED");
+    const ttl = input.timeout_seconds ?? opts.defaultSessionTimeoutSeconds;
+    let id: string;
+    try {
+      ({ id } = await backend().createSandbox(owner, tpl.template_id, { ttlSeconds: ttl, env: input.env_vars ?? {} }));
+    } catch (error) {
+      if (error instanceof BunkerError && error.status < 500) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BunkerError(502, "SANDBOX_CREATION_FAILED", `Could not start a session of ${tpl.template_id}: ${message}`);
+    }
+    const row: SessionRow = {
+      session_id: id,
+      owner,
+      template_id: tpl.template_id,
+      status: "active",
+      timeout_seconds: ttl,
+      created_at: now(),
+      last_activity: now(),
+      expires_at: plusSeconds(ttl),
+      error: null,
+    };
+    await store.insertSession(row);
+    return sessionView(row);
+  }
+
+  async function getSession(owner: string, id: string): Promise<Session> {
+    return sessionView(await ownSession(owner, id));
+  }
+
+  async function listSessions(owner: string): Promise<Session[]> {
+    return (await store.listSessions(owner)).map(sessionView);
+  }
+
+  async function closeSession(owner: string, id: string): Promise<Session> {
+    const row = await ownSession(owner, id);
+    await backend().delete(owner, id).catch((e) => log.warn("sandbox delete failed", { session_id: id, error: String(e) }));
+    await store.updateSession(id, { status: "closed" });
+    return sessionView({ ...row, status: "closed" });
+  }
+
+  async function closeAllSessions(owner: string): Promise<number> {
+    const open = await store.listSessions(owner);
+    await Promise.all(open.map((s) => closeSession(owner, s.session_id)));
+    return open.length;
+  }
+
+  async function setPaused(owner: string, id: string, paused: boolean): Promise<Session> {
+    const row = await ownSession(owner, id);
+    const want = paused ? "paused" : "active";
+    if (row.status === want) return sessionView(row);
+    try {
+      if (paused) await backend().pause(owner, id);
+      else await backend().resume(owner, id);
+    } catch (error) {
+      if (error instanceof BunkerError && (error.status < 500 || error.status === 501)) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BunkerError(502, "SANDBOX_OPERATION_FAILED", `Could not ${paused ? "pause" : "resume"} session ${id}: ${message}`);
+    }
+    await store.updateSession(id, { status: want, last_activity: now() });
+    return sessionView({ ...row, status: want, last_activity: now() });
+  }
+
+  async function refresh(owner: string, id: string, timeoutSeconds?: number): Promise<Session> {
+    const row = await ownSession(owner, id);
+    const ttl = timeoutSeconds ?? row.timeout_seconds;
+    await backend().extendTtl(owner, id, ttl);
+    const patch = { expires_at: plusSeconds(ttl), last_activity: now(), timeout_seconds: ttl };
+    await store.updateSession(id, patch);
+    return sessionView({ ...row, ...patch });
+  }
+
+  /** Proxies a request to the session's agent; the body streams both ways and the caller's abort reaches the agent. */
+  async function forward(owner: string, id: string, path: "/invocations" | "/ping", request: Request): Promise<Response> {
+    const row = await ownSession(owner, id);
+    if (row.status === "paused") throw conflict(`Session ${id} is paused: resume it first`, { session_id: id }, "SESSION_PAUSED");
+    await store.updateSession(id, { last_activity: now() });
+    const headers = new Headers();
+    request.headers.forEach((value, key) => {
+      if (FORWARDED.test(key)) headers.set(key, value);
+    });
+    headers.set(SESSION_HEADER, id);
+    headers.set(BUNKER_SESSION_HEADER, id);
+    if (!headers.has(REQUEST_ID_HEADER)) headers.set(REQUEST_ID_HEADER, crypto.randomUUID());
+    // The request body is small and bounded: sent with a Content-Length, which minimal agents (Python's http.server)
+    // need. The response is never buffered.
+    const body = path === "/ping" ? undefined : await readBounded(request, MAX_INVOCATION_BYTES);
+    const upstream = new Request(`http://agent${path}`, { method: path === "/ping" ? "GET" : "POST", headers, body, signal: request.signal });
+    let response: Response;
+    try {
+      response = await backend().fetch(owner, id, AGENT_PORT, upstream);
+    } catch (error) {
+      if (error instanceof BunkerError) throw error;
+      throw new BunkerError(502, "AGENT_UNREACHABLE", `The agent in session ${id} did not answer: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const out = new Headers();
+    for (const name of RETURNED) {
+      const value = response.headers.get(name);
+      if (value) out.set(name, value);
+    }
+    // A long stream is activity: the reaper leaves the session alone until the answer ends.
+    inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
+    const done = async () => {
+      const left = (inFlight.get(id) ?? 1) - 1;
+      if (left > 0) inFlight.set(id, left);
+      else inFlight.delete(id);
+      await store.updateSession(id, { last_activity: now() }).catch(() => undefined);
+    };
+    return new Response(passThrough(response.body, done), { status: response.status, headers: out });
+  }
+
+  /** One-shot: a fresh session, one invocation, the session closed once the answer (or stream) ends. */
+  async function invokeTemplate(owner: string, templateId: string, request: Request): Promise<Response> {
+    const session = await createSession(owner, { template_id: templateId });
+    const close = () => closeSession(owner, session.session_id).catch((e) => log.warn("one-shot close failed", { error: String(e) }));
+    let response: Response;
+    try {
+      response = await forward(owner, session.session_id, "/invocations", request);
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    return new Response(passThrough(response.body, close), { status: response.status, headers: response.headers });
+  }
+
+  /** Closes sessions idle longer than the idle timeout or past their TTL; marks vanished sandboxes. */
+  async function reap(): Promise<number> {
+    const idleBefore = new Date(Date.now() - opts.idleTimeoutSeconds * 1000).toISOString();
+    const stale = await store.staleSessions(idleBefore, now());
+    for (const s of stale) {
+      if (inFlight.has(s.session_id) && s.expires_at > now()) continue;
+      log.info("closing idle agent session", { session_id: s.session_id, last_activity: s.last_activity });
+      await closeSession(s.owner, s.session_id).catch((e) => log.warn("idle close failed", { error: String(e) }));
+    }
+    const b = opts.backend();
+    if (b) {
+      for (const s of await store.openSessions()) {
+        if (s.status !== "active") continue;
+        const state = await b.state(s.owner, s.session_id).catch(() => "gone" as const);
+        if (state === "gone" || state === "exited") {
+          await store.updateSession(s.session_id, { status: "error", error: `sandbox ${state}` });
+        }
+      }
+    }
+    return stale.length;
+  }
+
+  return {
+    deploy: deployPath,
+    deployArchive,
+    listTemplates,
+    getTemplate: async (owner: string, id: string) => templateView(await ownTemplate(owner, id)),
+    templateExists: async (owner: string, id: string) => (await store.getTemplate(id))?.owner === owner,
+    createSession,
+    getSession,
+    listSessions,
+    closeSession,
+    closeAllSessions,
+    pause: (owner: string, id: string) => setPaused(owner, id, true),
+    resume: (owner: string, id: string) => setPaused(owner, id, false),
+    refresh,
+    invoke: (owner: string, id: string, request: Request) => forward(owner, id, "/invocations", request),
+    ping: (owner: string, id: string, request: Request) => forward(owner, id, "/ping", request),
+    invokeTemplate,
+    reap,
+  };
+}
+
+export type AgentHost = ReturnType<typeof createAgentHost>;

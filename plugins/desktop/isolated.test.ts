@@ -1,0 +1,64 @@
+// Local desktops under the liteboxd plugin's isolation service (bubblewrap): apps and commands run as an
+// unprivileged uid that sees only its own desktop's display and home.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import liteboxd from "../liteboxd/index";
+import { eventually, startBunker, type TestBunker } from "./test-helpers";
+
+let b: TestBunker;
+let first: { sandbox_id: string; display: string; isolated: boolean };
+let second: { sandbox_id: string; display: string };
+
+beforeAll(async () => {
+  b = await startBunker({ requireIsolation: true }, undefined, [liteboxd]);
+  [first, second] = await Promise.all([
+    b.json("POST", "/desktops", { screen_width: 800, screen_height: 600 }).then((r) => r.body),
+    b.json("POST", "/desktops", { screen_width: 800, screen_height: 600, allow_internet_access: true }).then((r) => r.body),
+  ]);
+});
+
+afterAll(async () => {
+  await b.close();
+});
+
+const run = async (id: string, command: string) => (await b.json("POST", `/desktops/${id}/commands`, { command })).body;
+
+describe("desktops isolated by the isolation service", () => {
+  test("commands run unprivileged, in /home/user, with their own display only", async () => {
+    expect(first.isolated).toBe(true);
+    const health = await (await b.bunker.handle(new Request("http://localhost/health"))).json();
+    expect(health.warnings).toEqual([]);
+    const r = await run(first.sandbox_id, "id -u; pwd; echo $DISPLAY; ls /tmp/.X11-unix");
+    const [uid, cwd, display, sockets] = r.stdout.trim().split("\n");
+    expect(uid).not.toBe("0");
+    expect(cwd).toBe("/home/user");
+    expect(display).toBe(first.display);
+    expect(sockets).toBe(`X${first.display.slice(1)}`);
+  });
+
+  test("a desktop cannot reach another desktop's display, even with network access", async () => {
+    expect(second.display).not.toBe(first.display);
+    const own = await run(second.sandbox_id, "xdpyinfo >/dev/null && echo reachable");
+    expect(own.stdout).toBe("reachable\n");
+    const other = await run(second.sandbox_id, `DISPLAY=${first.display} xdpyinfo >/dev/null 2>&1 && echo reachable || echo refused`);
+    expect(other.stdout).toBe("refused\n");
+  });
+
+  test("files written through the API are the sandbox user's to change", async () => {
+    await b.json("PUT", `/desktops/${first.sandbox_id}/files`, { path: "docs/readme.txt", content: "v1" });
+    const r = await run(first.sandbox_id, "echo v2 >> docs/readme.txt && cat docs/readme.txt");
+    expect(r).toMatchObject({ exit_code: 0, stdout: "v1v2\n" });
+  });
+
+  test("xterm in the sandbox receives typed CJK text", async () => {
+    const id = first.sandbox_id;
+    await b.json("POST", `/desktops/${id}/apps/launch`, { application: "xterm" });
+    await eventually(async () => (await b.json("GET", `/desktops/${id}/windows?application=xterm`)).body.windows.length > 0, "xterm");
+    await eventually(async () => (await b.json("GET", `/desktops/${id}/windows/current`)).status === 200, "focus");
+    await b.json("POST", `/desktops/${id}/keyboard/type`, { text: "echo 隔离的桌面 > ~/cjk.txt\n" });
+    const content = await eventually(async () => {
+      const r = await b.json("GET", `/desktops/${id}/files?path=cjk.txt`);
+      return r.status === 200 && r.body.content;
+    }, "cjk.txt");
+    expect(content).toBe("隔离的桌面\n");
+  });
+});

@@ -1,0 +1,100 @@
+// The host end of the supervisor protocol: JSON lines over the sandbox's stdin/stdout. Everything read from the
+// sandbox is untrusted: lines are size-capped and parsed defensively, and a sandbox that breaks the protocol is killed.
+import type { IsolatedProcess } from "bunker/core";
+
+export type SupervisorEvent = { ev: string; id?: number; [key: string]: unknown };
+
+const MAX_LINE = 8 * 1024 * 1024;
+
+export class SupervisorChannel {
+  private nextId = 1;
+  private readonly listeners = new Map<number, (event: SupervisorEvent) => void>();
+  private closedReason: string | undefined;
+  readonly ready: Promise<void>;
+  readonly closed: Promise<void>;
+
+  constructor(
+    private readonly proc: IsolatedProcess,
+    private readonly onEvent: (event: SupervisorEvent) => void,
+  ) {
+    let markReady!: () => void;
+    let failReady!: (e: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    this.ready.catch(() => undefined);
+    this.closed = this.readLoop((event) => {
+      if (event.ev === "ready") markReady();
+      else if (typeof event.id === "number" && this.listeners.has(event.id)) this.listeners.get(event.id)!(event);
+      else this.onEvent(event);
+    }).finally(() => {
+      this.closedReason ??= "the sandbox's supervisor exited";
+      failReady(new Error(this.closedReason));
+      for (const listener of [...this.listeners.values()]) listener({ ev: "closed", msg: this.closedReason });
+      this.listeners.clear();
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  private async readLoop(dispatch: (e: SupervisorEvent) => void): Promise<void> {
+    const reader = this.proc.stdout.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let nl: number;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          let event: SupervisorEvent;
+          try {
+            event = JSON.parse(line);
+          } catch {
+            continue;
+          }
+          if (event && typeof event === "object" && typeof event.ev === "string") dispatch(event);
+        }
+        if (buffer.length > MAX_LINE) {
+          this.closedReason = "the sandbox's supervisor broke the protocol (line too long)";
+          this.proc.kill();
+          return;
+        }
+      }
+    } catch {
+      /* stream errored: the process is gone */
+    }
+  }
+
+  send(message: Record<string, unknown>): void {
+    if (this.isClosed || !this.proc.stdin) throw new Error(this.closedReason ?? "the sandbox is not running");
+    this.proc.stdin.write(JSON.stringify(message) + "\n");
+    this.proc.stdin.flush();
+  }
+
+  /** Opens a conversation: a fresh id whose events go to `listener` until `close()`. */
+  open(listener: (event: SupervisorEvent) => void): { id: number; close(): void } {
+    const id = this.nextId++;
+    this.listeners.set(id, listener);
+    return { id, close: () => this.listeners.delete(id) };
+  }
+
+  /** Ends the conversation with the supervisor by closing its stdin. */
+  shutdown(): void {
+    this.closedReason ??= "the sandbox was stopped";
+    try {
+      this.proc.stdin?.end();
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+export const fromBase64 = (text: unknown): Uint8Array => (typeof text === "string" ? Buffer.from(text, "base64") : new Uint8Array());
+export const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");

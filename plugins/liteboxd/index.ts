@@ -1,0 +1,88 @@
+// liteboxd: a LiteBoxd-compatible sandbox API (/api/v1) on an embedded bubblewrap driver, the `isolation` service
+// every plugin runs untrusted code through, and the typed `liteboxd.sandboxes` service.
+import { join, resolve } from "node:path";
+import { definePlugin, Elysia, t } from "bunker/core";
+import { createLocalDriver } from "./drivers/local";
+import { createBwrapIsolation } from "./isolation";
+import { createErrorShapes, sandboxRoutes, templateRoutes } from "./routes";
+import { createSandboxService, type SandboxService } from "./sandboxes";
+import { createStore, migrations } from "./store";
+import { createTemplateService } from "./templates";
+
+export type { SandboxService } from "./sandboxes";
+
+declare module "bunker/core" {
+  interface BunkerServices {
+    /** Sandboxes from templates for other plugins: create, waitForReady, exec, upload/download, logs, remove. */
+    "liteboxd.sandboxes": SandboxService;
+  }
+}
+
+export default definePlugin({
+  name: "liteboxd",
+  version: "0.1.0",
+  description: "LiteBoxd-compatible sandboxes on bubblewrap, and the isolation service for other plugins",
+  prefix: "/api/v1",
+  config: t.Object({
+    /** Extra host paths hidden from every sandbox (the Bunker data directory is always hidden). */
+    maskPaths: t.Array(t.String(), { default: [] }),
+    /** Host uid/gid sandboxes run as. */
+    sandboxUid: t.Integer({ minimum: 1, default: 65534 }),
+    sandboxGid: t.Integer({ minimum: 1, default: 65534 }),
+    /** Process-count limit of every sandbox (LiteBoxd specs have none). */
+    pidsLimit: t.Integer({ minimum: 8, default: 512 }),
+    /** stdout and stderr of an exec are each cut at this size (the response says `truncated`). */
+    maxExecOutputBytes: t.Integer({ minimum: 1024, default: 1024 * 1024 }),
+    /** Sandboxes kept started ahead of demand (image "host", network off): creation then takes milliseconds. */
+    warmPool: t.Integer({ minimum: 0, maximum: 64, default: 2 }),
+    /** How often the cleaner deletes expired sandboxes and retries failed deletions. */
+    cleanupIntervalMs: t.Integer({ minimum: 50, default: 10_000 }),
+  }),
+  migrations,
+  system: { apt: ["bubblewrap", "util-linux", "python3", "slirp4netns"] },
+  setup(ctx) {
+    const bunkerDataDir = resolve(ctx.dataDir, "..", "..");
+    const isolation = createBwrapIsolation({
+      uid: ctx.config.sandboxUid,
+      gid: ctx.config.sandboxGid,
+      maskPaths: [bunkerDataDir, ...ctx.config.maskPaths],
+    });
+    ctx.services.provide("isolation", isolation);
+    const status = isolation.status();
+    if (!status.available) ctx.healthWarning("isolation", status.reason ?? "bwrap is not usable");
+
+    const store = createStore(ctx.db);
+    const driver = createLocalDriver({
+      isolation,
+      stateDir: join(ctx.dataDir, "sandboxes"),
+      warmPool: ctx.config.warmPool,
+      onError: (message, error) => ctx.log.warn(message, { error: (error as Error).message }),
+    });
+    const templates = createTemplateService(store, driver);
+    const sandboxes = createSandboxService({
+      store, driver, templates, log: ctx.log,
+      apiBase: () => `${ctx.baseUrl}${ctx.prefix}`,
+      pidsLimit: ctx.config.pidsLimit,
+      maxExecOutputBytes: ctx.config.maxExecOutputBytes,
+    });
+    ctx.services.provide("liteboxd.sandboxes", sandboxes);
+
+    const shapes = createErrorShapes();
+    ctx.formatErrors(shapes.format);
+    ctx.onStart(async () => {
+      const n = await sandboxes.recoverAfterRestart();
+      if (n) ctx.log.info("cleaning up sandboxes left from a previous run", { count: n });
+      driver.warm?.();
+    });
+    ctx.onStop(async () => {
+      await sandboxes.stopAll();
+      await driver.close?.();
+    });
+    ctx.background("ttl-cleaner", async () => {
+      const n = await sandboxes.sweep();
+      if (n) ctx.log.info("expired sandboxes deleted", { count: n });
+    }, { intervalMs: ctx.config.cleanupIntervalMs });
+
+    return new Elysia({ name: "liteboxd" }).use(sandboxRoutes(sandboxes)).use(templateRoutes(templates, shapes));
+  },
+});

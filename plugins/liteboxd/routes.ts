@@ -1,0 +1,185 @@
+// HTTP only: the LiteBoxd /api/v1 routes. Parse, call a service, shape the response exactly as the contract says.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BunkerError, Elysia, badRequest, principalOf, t } from "bunker/core";
+import { boundaryOf, readMultipart } from "./multipart";
+import type { SandboxService } from "./sandboxes";
+import { CreateSandboxBody, CreateTemplateBody, ExecBody, PrepullBody, RollbackBody, UpdateTemplateBody } from "./schema";
+import type { ImportStrategy, TemplateService } from "./templates";
+
+/** Which error shape a request gets: LiteBoxd renders sandbox/auth errors flat and template errors nested. The
+ * formatter only sees the error, so template routes mark their request's async context on the way in. */
+export function createErrorShapes() {
+  const family = new AsyncLocalStorage<"nested">();
+  const LITEBOXD_CODES = new Set(["INVALID_REQUEST", "TEMPLATE_EXISTS", "TEMPLATE_NOT_FOUND", "VERSION_NOT_FOUND", "PREPULL_IN_PROGRESS", "PREPULL_NOT_FOUND", "INVALID_YAML", "INTERNAL_ERROR"]);
+  return {
+    markNested: () => family.enterWith("nested"),
+    format(error: BunkerError, _requestId: string): Response {
+      const isNested = family.getStore() === "nested" || (LITEBOXD_CODES.has(error.code) && error.code !== "INTERNAL_ERROR");
+      if (!isNested) return Response.json({ error: error.message }, { status: error.status });
+      const code = LITEBOXD_CODES.has(error.code) ? error.code : error.status >= 500 ? "INTERNAL_ERROR" : error.status === 400 || error.status === 422 ? "INVALID_REQUEST" : error.code;
+      return Response.json({ error: { code, message: error.message } }, { status: error.status });
+    },
+  };
+}
+
+const user = (request: Request) => principalOf(request).userId;
+
+export function sandboxRoutes(sandboxes: SandboxService) {
+  return new Elysia({ name: "liteboxd-sandboxes" })
+    .post("/sandboxes", async ({ body, request, set }) => {
+      const sandbox = await sandboxes.create(body, user(request));
+      set.status = 201;
+      return sandbox;
+    }, { body: CreateSandboxBody })
+    .get("/sandboxes", async ({ query, request }) => ({ items: await sandboxes.list(user(request), query.include_terminating !== "false") }), {
+      query: t.Object({ include_terminating: t.Optional(t.String()) }),
+    })
+    .get("/sandboxes/:id", ({ params, request }) => sandboxes.get(params.id, user(request)))
+    .delete("/sandboxes/:id", async ({ params, request, set }) => {
+      const sandbox = await sandboxes.remove(params.id, user(request));
+      set.status = 202;
+      return sandbox;
+    })
+    .post("/sandboxes/:id/exec", ({ params, body, request }) => sandboxes.exec(params.id, body, user(request)), { body: ExecBody })
+    .get("/sandboxes/:id/logs", ({ params, query, request }) => {
+      const tail = query.tail === undefined || query.tail === "all" ? undefined : Number(query.tail);
+      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw badRequest("tail must be a non-negative integer or \"all\"");
+      return sandboxes.logs(params.id, user(request), query.tail === undefined ? 100 : tail);
+    }, { query: t.Object({ tail: t.Optional(t.String()) }) })
+    .get("/sandboxes/:id/files", async ({ params, query, request }) => {
+      const file = await sandboxes.download(params.id, query.path, user(request));
+      return new Response(file.body, { headers: { "content-type": "application/octet-stream", "content-length": String(file.size) } });
+    }, { query: t.Object({ path: t.Optional(t.String()) }) })
+    .post("/sandboxes/:id/files", async ({ params, request }) => {
+      await uploadMultipart(request, (path, body) => sandboxes.upload(params.id, path, body, user(request)));
+      return { message: "file uploaded successfully" };
+    }, { parse: "none" });
+}
+
+/** Streams the `file` part into the sandbox; a `path` part that comes after the file makes us spool to disk first. */
+async function uploadMultipart(request: Request, write: (path: string | undefined, body: ReadableStream<Uint8Array>) => Promise<number>) {
+  const boundary = boundaryOf(request.headers.get("content-type"));
+  if (!boundary || !request.body) throw badRequest("expected a multipart/form-data body with fields file and path");
+  let path: string | undefined;
+  let current: string | undefined;
+  let text = "";
+  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  let writing: Promise<number> | undefined;
+  let spool: { dir: string; file: string; sink: import("bun").FileSink } | undefined;
+  let sawFile = false;
+  try {
+    for await (const e of readMultipart(request.body, boundary)) {
+      if (e.type === "part") {
+        current = e.name;
+        text = "";
+        if (current === "file") {
+          sawFile = true;
+          if (path !== undefined) {
+            const pipe = new TransformStream<Uint8Array, Uint8Array>();
+            writer = pipe.writable.getWriter();
+            writing = write(path, pipe.readable);
+            writing.catch(() => undefined);
+          } else {
+            const dir = mkdtempSync(join(tmpdir(), "liteboxd-upload-"));
+            const file = join(dir, "body");
+            spool = { dir, file, sink: Bun.file(file).writer() };
+          }
+        }
+      } else if (e.type === "data") {
+        if (current === "file") {
+          if (writer) await Promise.race([writer.write(e.chunk), writing!.then(() => undefined)]);
+          else spool?.sink.write(e.chunk);
+        } else if (current === "path") {
+          text += new TextDecoder().decode(e.chunk);
+          if (text.length > 4096) throw badRequest("path is too long");
+        }
+      } else if (current === "path") path = text;
+      else if (current === "file" && writer) await writer.close();
+      else if (current === "file" && spool) await spool.sink.end();
+    }
+    if (!sawFile) throw badRequest("the multipart field \"file\" is required");
+    if (writing) await writing;
+    else if (spool) await write(path, Bun.file(spool.file).stream());
+  } catch (error) {
+    // Not awaited: aborting a pipe that nobody reads any more can wait forever.
+    writer?.abort(error).catch(() => undefined);
+    if (error instanceof BunkerError) throw error;
+    if ((error as Error).message?.startsWith("malformed multipart")) throw badRequest((error as Error).message);
+    throw error;
+  } finally {
+    if (spool) rmSync(spool.dir, { recursive: true, force: true });
+  }
+}
+
+export function templateRoutes(templates: TemplateService, shapes: ReturnType<typeof createErrorShapes>) {
+  const yaml = (text: string) => new Response(text, { headers: { "content-type": "application/x-yaml" } });
+  return new Elysia({ name: "liteboxd-templates" })
+    .onTransform(() => shapes.markNested())
+    .post("/templates", async ({ body, request, set }) => {
+      const tpl = await templates.create(body, user(request));
+      set.status = 201;
+      return tpl;
+    }, { body: CreateTemplateBody })
+    .get("/templates", ({ query }) => templates.list({
+      tag: query.tag, search: query.search,
+      page: query.page ? Number(query.page) || 1 : 1, pageSize: query.pageSize ? Number(query.pageSize) || 20 : 20,
+    }), { query: t.Object({ tag: t.Optional(t.String()), search: t.Optional(t.String()), page: t.Optional(t.String()), pageSize: t.Optional(t.String()) }) })
+    .get("/templates/export", async ({ query }) => yaml(await templates.exportAll({
+      tag: query.tag, names: query.names ? query.names.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
+    })), { query: t.Object({ tag: t.Optional(t.String()), names: t.Optional(t.String()) }) })
+    .post("/templates/import", async ({ request }) => {
+      const form = await request.formData().catch(() => {
+        throw new BunkerError(400, "INVALID_REQUEST", "expected a multipart/form-data body with a file field");
+      });
+      const file = form.get("file");
+      if (file === null) throw new BunkerError(400, "INVALID_REQUEST", "the multipart field \"file\" is required");
+      const strategy = String(form.get("strategy") ?? "create-or-update") as ImportStrategy;
+      if (!["create-only", "update-only", "create-or-update"].includes(strategy)) {
+        throw new BunkerError(400, "INVALID_REQUEST", `unknown strategy "${strategy}": use create-only, update-only or create-or-update`);
+      }
+      const text = typeof file === "string" ? file : await file.text();
+      return templates.importYaml(text, strategy, String(form.get("prepull")) === "true", user(request));
+    }, { parse: "none" })
+    .get("/templates/:name", ({ params }) => templates.get(params.name))
+    .put("/templates/:name", ({ params, body, request }) => templates.update(params.name, body, user(request)), { body: UpdateTemplateBody })
+    .delete("/templates/:name", async ({ params, set }) => {
+      await templates.remove(params.name);
+      set.status = 204;
+      return "";
+    })
+    .get("/templates/:name/versions", ({ params }) => templates.versions(params.name))
+    .get("/templates/:name/versions/:version", ({ params }) => templates.version(params.name, versionNumber(params.version)))
+    .post("/templates/:name/rollback", ({ params, body, request }) => templates.rollback(params.name, body.targetVersion, body.changelog, user(request)), { body: RollbackBody })
+    .get("/templates/:name/export", async ({ params, query }) => yaml(await templates.exportOne(params.name, query.version ? versionNumber(query.version) : undefined)), {
+      query: t.Object({ version: t.Optional(t.String()) }),
+    })
+    .post("/templates/:name/prepull", async ({ params, set }) => {
+      const task = await templates.prepullTemplate(params.name);
+      set.status = 202;
+      return task;
+    })
+    .post("/images/prepull", async ({ body, set }) => {
+      const task = await templates.prepull(body.image);
+      set.status = 202;
+      return task;
+    }, { body: PrepullBody })
+    .get("/images/prepull", ({ query }) => templates.prepulls({ image: query.image, status: query.status }), {
+      query: t.Object({ image: t.Optional(t.String()), status: t.Optional(t.String()) }),
+    })
+    .get("/images/prepull/:id", ({ params }) => templates.getPrepull(params.id))
+    .delete("/images/prepull/:id", async ({ params, set }) => {
+      await templates.deletePrepull(params.id);
+      set.status = 204;
+      return "";
+    });
+}
+
+function versionNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new BunkerError(400, "INVALID_REQUEST", `version must be a positive integer, got "${text}"`);
+  return n;
+}
+
