@@ -1,5 +1,6 @@
 // liteboxd benchmark: create→running latency and exec round trip through the LiteBoxd API (real port, typed client),
-// against `true` run directly with bwrap from this script. Run: bun bench/liteboxd.ts
+// against `true` run directly with bwrap from this script; the port gateway's round trip against the same request
+// made inside the sandbox; the prepull time of an offline busybox OCI archive. Run: bun bench/liteboxd.ts
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,8 @@ import { createBunker, type Bunker } from "bunker/core";
 import { LiteBoxdClient } from "../plugins/liteboxd/client";
 import liteboxd from "../plugins/liteboxd/index";
 import { createBwrapIsolation } from "../plugins/liteboxd/isolation";
+import { readFileSync } from "node:fs";
+import { buildBusyboxArchive } from "../plugins/liteboxd/testdata/busybox-image";
 
 const RUNS = Number(process.env.RUNS ?? 60);
 const EXEC_RUNS = Number(process.env.EXEC_RUNS ?? 200);
@@ -103,3 +106,68 @@ console.log(`  isolation.run     ${fmt(isoRun)}   (hardened spawn: cgroups, setp
 const ratio = exec.p50 / rawBwrap.p50;
 console.log(`\n  ratio API exec / raw bwrap (p50): ${ratio.toFixed(2)}×   goal ≤ 1.5×: ${ratio <= 1.5 ? "met" : "NOT met"}`);
 console.log(`  ratio API exec / raw bwrap (p95): ${(exec.p95 / rawBwrap.p95).toFixed(2)}×`);
+
+// ---- the port gateway: a small HTTP response through /sandbox/:id/port/8080, vs the same request inside ----
+const GW_RUNS = Number(process.env.GW_RUNS ?? 300);
+const gw = await server(0);
+await gw.client.template.create({
+  name: "app",
+  spec: {
+    image: "host", ttl: 0,
+    command: ["python3", "/workspace/app_server.py"],
+    files: [{ destination: "/workspace/app_server.py", content: readFileSync(join(import.meta.dir, "../plugins/liteboxd/testdata/app_server.py"), "utf8") }],
+    readinessProbe: { httpGet: { path: "/hello", port: 8080 }, periodSeconds: 0, failureThreshold: 500 },
+  } as never,
+});
+const app = await gw.client.sandbox.create("app");
+await gw.client.sandbox.waitForReady(app.id, { pollInterval: 0.01 });
+const gwSamples: number[] = [];
+for (let i = 0; i < GW_RUNS + 20; i++) {
+  const t0 = performance.now();
+  const res = await fetch(`${app.accessUrl}/port/8080/hello`, { headers: { "x-access-token": app.accessToken! } });
+  await res.text();
+  if (res.status !== 200) throw new Error(`gateway answered ${res.status}`);
+  if (i >= 20) gwSamples.push(performance.now() - t0);
+}
+const gateway = stats(gwSamples);
+const inside = await gw.client.sandbox.execute(app.id, ["python3", "-c", `
+import http.client, time
+c = http.client.HTTPConnection("127.0.0.1", 8080)
+s = []
+for i in range(${GW_RUNS + 20}):
+    t = time.perf_counter(); c.request("GET", "/hello"); c.getresponse().read(); s.append((time.perf_counter() - t) * 1000)
+print(" ".join(str(x) for x in s[20:]))
+`], { timeout: 120 });
+const insideStats = stats(inside.stdout.trim().split(" ").map(Number));
+await gw.bunker.stop();
+rmSync(gw.dir, { recursive: true, force: true });
+console.log("\nport gateway: GET /hello (small JSON) on port 8080 inside the sandbox, keep-alive");
+console.log(`  through gateway   ${fmt(gateway)}`);
+console.log(`  inside sandbox    ${fmt(insideStats)}   (python http.client on the sandbox's loopback)`);
+console.log(`  ratio gateway / inside (p50): ${(gateway.p50 / insideStats.p50).toFixed(1)}×  (+${(gateway.p50 - insideStats.p50).toFixed(2)} ms)`);
+
+// ---- prepull of the offline busybox OCI archive (2 layers): POST → completed, cache emptied between runs ----
+const PULL_RUNS = Number(process.env.PULL_RUNS ?? 10);
+const imgDir = mkdtempSync(join(tmpdir(), "liteboxd-bench-img-"));
+const archive = await buildBusyboxArchive(imgDir);
+const archiveKiB = (Bun.file(archive).size / 1024) | 0;
+const pull = await server(0);
+const pullSamples: number[] = [];
+for (let i = 0; i < PULL_RUNS; i++) {
+  const t0 = performance.now();
+  const task = await pull.client.prepull.create(archive);
+  for (;;) {
+    const t = await pull.client.prepull.get(task.id);
+    if (t.status === "completed") break;
+    if (t.status === "failed") throw new Error(`prepull failed: ${t.error}`);
+    await Bun.sleep(2);
+  }
+  pullSamples.push(performance.now() - t0);
+  await pull.client.prepull.delete(task.id);
+}
+const pullStats = stats(pullSamples);
+await pull.bunker.stop();
+rmSync(pull.dir, { recursive: true, force: true });
+rmSync(imgDir, { recursive: true, force: true });
+console.log(`\nprepull of the busybox OCI archive (${archiveKiB} KiB, 2 layers; skopeo copy + umoci unpack)`);
+console.log(`  POST → completed  ${fmt(pullStats)}`);

@@ -1,6 +1,7 @@
 // The LiteBoxd wire models as the client sees them (field casing exactly as on the wire; the seed's SDK models).
 
-export type SandboxStatus = "pending" | "running" | "succeeded" | "failed" | "stopped" | "terminating" | "unknown";
+/** "paused" is Bunker's (POST /sandboxes/:id/pause); a LiteBoxd server never reports it. */
+export type SandboxStatus = "pending" | "running" | "paused" | "succeeded" | "failed" | "stopped" | "terminating" | "unknown";
 
 export interface Sandbox {
   id: string;

@@ -165,6 +165,14 @@ export class SandboxClient {
   async delete(id: string): Promise<void> {
     await this.http.json("DELETE", `/sandboxes/${enc(id)}`);
   }
+  /** Bunker extension: freezes every process of the sandbox (memory kept); exec, files and the gateway answer 409. */
+  pause(id: string): Promise<Sandbox> {
+    return this.http.json("POST", `/sandboxes/${enc(id)}/pause`);
+  }
+  /** Bunker extension: thaws a paused sandbox. */
+  resume(id: string): Promise<Sandbox> {
+    return this.http.json("POST", `/sandboxes/${enc(id)}/resume`);
+  }
   execute(id: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const timeout = options.timeout ?? 30;
     return this.http.json("POST", `/sandboxes/${enc(id)}/exec`, {

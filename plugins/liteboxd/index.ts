@@ -3,18 +3,25 @@
 import { join, resolve } from "node:path";
 import { definePlugin, Elysia, t } from "bunker/core";
 import { createLocalDriver } from "./drivers/local";
+import { gatewayRoutes } from "./gateway";
+import { streamRoutes } from "./streams";
 import { createBwrapIsolation } from "./isolation";
 import { createErrorShapes, sandboxRoutes, templateRoutes } from "./routes";
 import { createSandboxService, type SandboxService } from "./sandboxes";
 import { createStore, migrations } from "./store";
-import { createTemplateService } from "./templates";
+import { createTemplateService, type TemplateService } from "./templates";
 
-export type { SandboxService } from "./sandboxes";
+export type { SandboxService, SandboxWatcher } from "./sandboxes";
+export type { TemplateService } from "./templates";
+export type { InteractiveProcess } from "./drivers/types";
+export type { SandboxWire, TemplateSpec, TemplateWire, TemplateVersionWire } from "./schema";
 
 declare module "bunker/core" {
   interface BunkerServices {
     /** Sandboxes from templates for other plugins: create, waitForReady, exec, upload/download, logs, remove. */
     "liteboxd.sandboxes": SandboxService;
+    /** Templates for other plugins: create, update, get, list, remove, exists (wire Template shapes). */
+    "liteboxd.templates": TemplateService;
   }
 }
 
@@ -39,7 +46,7 @@ export default definePlugin({
     cleanupIntervalMs: t.Integer({ minimum: 50, default: 10_000 }),
   }),
   migrations,
-  system: { apt: ["bubblewrap", "util-linux", "python3", "slirp4netns"] },
+  system: { apt: ["bubblewrap", "util-linux", "python3", "slirp4netns", "skopeo", "umoci"], testApt: ["busybox-static"] },
   setup(ctx) {
     const bunkerDataDir = resolve(ctx.dataDir, "..", "..");
     const isolation = createBwrapIsolation({
@@ -56,9 +63,11 @@ export default definePlugin({
       isolation,
       stateDir: join(ctx.dataDir, "sandboxes"),
       warmPool: ctx.config.warmPool,
+      hiddenPaths: [bunkerDataDir, ...ctx.config.maskPaths],
       onError: (message, error) => ctx.log.warn(message, { error: (error as Error).message }),
     });
     const templates = createTemplateService(store, driver);
+    ctx.services.provide("liteboxd.templates", templates);
     const sandboxes = createSandboxService({
       store, driver, templates, log: ctx.log,
       apiBase: () => `${ctx.baseUrl}${ctx.prefix}`,
@@ -67,9 +76,10 @@ export default definePlugin({
     });
     ctx.services.provide("liteboxd.sandboxes", sandboxes);
 
-    const shapes = createErrorShapes();
+    const shapes = createErrorShapes(ctx.prefix);
     ctx.formatErrors(shapes.format);
     ctx.onStart(async () => {
+      await templates.recoverPrepulls();
       const n = await sandboxes.recoverAfterRestart();
       if (n) ctx.log.info("cleaning up sandboxes left from a previous run", { count: n });
       driver.warm?.();
@@ -83,6 +93,12 @@ export default definePlugin({
       if (n) ctx.log.info("expired sandboxes deleted", { count: n });
     }, { intervalMs: ctx.config.cleanupIntervalMs });
 
-    return new Elysia({ name: "liteboxd" }).use(sandboxRoutes(sandboxes)).use(templateRoutes(templates, shapes));
+    // The gateway's auth is the sandbox's own X-Access-Token, not a Bunker API key.
+    ctx.publicPaths("/sandbox/*/port/*", "/sandbox/*/port/*/**");
+    return new Elysia({ name: "liteboxd" })
+      .use(sandboxRoutes(sandboxes))
+      .use(streamRoutes(sandboxes))
+      .use(gatewayRoutes(sandboxes))
+      .use(templateRoutes(templates));
   },
 });

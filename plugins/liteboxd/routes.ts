@@ -1,5 +1,4 @@
 // HTTP only: the LiteBoxd /api/v1 routes. Parse, call a service, shape the response exactly as the contract says.
-import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,15 +8,15 @@ import type { SandboxService } from "./sandboxes";
 import { CreateSandboxBody, CreateTemplateBody, ExecBody, PrepullBody, RollbackBody, UpdateTemplateBody } from "./schema";
 import type { ImportStrategy, TemplateService } from "./templates";
 
-/** Which error shape a request gets: LiteBoxd renders sandbox/auth errors flat and template errors nested. The
- * formatter only sees the error, so template routes mark their request's async context on the way in. */
-export function createErrorShapes() {
-  const family = new AsyncLocalStorage<"nested">();
+/** Which error shape a request gets: LiteBoxd renders sandbox/auth errors flat and template, image and import/export
+ * errors nested (`{"error":{code,message}}`), chosen by the request's path. */
+export function createErrorShapes(prefix = "/api/v1") {
   const LITEBOXD_CODES = new Set(["INVALID_REQUEST", "TEMPLATE_EXISTS", "TEMPLATE_NOT_FOUND", "VERSION_NOT_FOUND", "PREPULL_IN_PROGRESS", "PREPULL_NOT_FOUND", "INVALID_YAML", "INTERNAL_ERROR"]);
+  const nestedPath = (path: string) => path.startsWith(`${prefix}/templates`) || path.startsWith(`${prefix}/images`);
   return {
-    markNested: () => family.enterWith("nested"),
-    format(error: BunkerError, _requestId: string): Response {
-      const isNested = family.getStore() === "nested" || (LITEBOXD_CODES.has(error.code) && error.code !== "INTERNAL_ERROR");
+    format(error: BunkerError, _requestId: string, request?: Request): Response {
+      const path = request ? new URL(request.url).pathname : "";
+      const isNested = nestedPath(path) || (LITEBOXD_CODES.has(error.code) && error.code !== "INTERNAL_ERROR");
       if (!isNested) return Response.json({ error: error.message }, { status: error.status });
       const code = LITEBOXD_CODES.has(error.code) ? error.code : error.status >= 500 ? "INTERNAL_ERROR" : error.status === 400 || error.status === 422 ? "INVALID_REQUEST" : error.code;
       return Response.json({ error: { code, message: error.message } }, { status: error.status });
@@ -43,6 +42,8 @@ export function sandboxRoutes(sandboxes: SandboxService) {
       set.status = 202;
       return sandbox;
     })
+    .post("/sandboxes/:id/pause", ({ params, request }) => sandboxes.pause(params.id, user(request)))
+    .post("/sandboxes/:id/resume", ({ params, request }) => sandboxes.resume(params.id, user(request)))
     .post("/sandboxes/:id/exec", ({ params, body, request }) => sandboxes.exec(params.id, body, user(request)), { body: ExecBody })
     .get("/sandboxes/:id/logs", ({ params, query, request }) => {
       const tail = query.tail === undefined || query.tail === "all" ? undefined : Number(query.tail);
@@ -114,10 +115,9 @@ async function uploadMultipart(request: Request, write: (path: string | undefine
   }
 }
 
-export function templateRoutes(templates: TemplateService, shapes: ReturnType<typeof createErrorShapes>) {
+export function templateRoutes(templates: TemplateService) {
   const yaml = (text: string) => new Response(text, { headers: { "content-type": "application/x-yaml" } });
   return new Elysia({ name: "liteboxd-templates" })
-    .onTransform(() => shapes.markNested())
     .post("/templates", async ({ body, request, set }) => {
       const tpl = await templates.create(body, user(request));
       set.status = 201;
@@ -162,7 +162,7 @@ export function templateRoutes(templates: TemplateService, shapes: ReturnType<ty
       return task;
     })
     .post("/images/prepull", async ({ body, set }) => {
-      const task = await templates.prepull(body.image);
+      const task = await templates.prepull(body.image, undefined, body.timeout);
       set.status = 202;
       return task;
     }, { body: PrepullBody })

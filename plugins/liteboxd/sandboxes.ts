@@ -2,9 +2,11 @@
 // files, TTL expiry and asynchronous deletion that survives a restart.
 import { BunkerError, badRequest, conflict, notFound } from "bunker/core";
 import type { Logger } from "bunker/core";
-import { DriverPathError, type DriverExecResult, type DriverSandbox, type SandboxDriver } from "./drivers/types";
+import { timingSafeEqual } from "node:crypto";
+import { DriverPathError, type DriverExecResult, type DriverSandbox, type InteractiveProcess, type SandboxDriver } from "./drivers/types";
 import type { CreateSandboxRequest, ExecRequest, ExecResultWire, SandboxWire, TemplateSpec } from "./schema";
 import type { SandboxRow, Store } from "./store";
+import { runStartup } from "./startup";
 import type { TemplateService } from "./templates";
 
 export interface SandboxServiceOptions {
@@ -49,8 +51,20 @@ export function parseMemoryMb(q: string): number {
 
 const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
 
+export type SandboxWatcher = (sandbox: { id: string; status: string; owner: string }) => void;
+
 export function createSandboxService(o: SandboxServiceOptions) {
   const live = new Map<string, Live>();
+  const watchers = new Set<SandboxWatcher>();
+  const notify = (id: string, status: string, owner: string) => {
+    for (const fn of watchers) {
+      try {
+        fn({ id, status, owner });
+      } catch (error) {
+        o.log.warn("a sandbox watcher threw", { id, error: (error as Error).message });
+      }
+    }
+  };
 
   const wire = (row: SandboxRow, extra: Partial<SandboxWire> = {}): SandboxWire => ({
     id: row.id, image: row.image, cpu: row.cpu, memory: row.memory, ttl: row.ttl, env: row.env,
@@ -69,6 +83,7 @@ export function createSandboxService(o: SandboxServiceOptions) {
     if (l.row.status === "terminating" && status !== "terminating") return;
     l.row = { ...l.row, status, statusReason: reason, updatedAt: new Date().toISOString() };
     await o.store.setSandboxStatus(l.row.id, status, reason);
+    notify(l.row.id, status, l.row.owner);
   }
 
   async function owned(id: string, owner: string): Promise<SandboxRow> {
@@ -79,52 +94,14 @@ export function createSandboxService(o: SandboxServiceOptions) {
 
   function running(id: string, row: SandboxRow): Live {
     const l = live.get(id);
+    if (row.status === "paused") throw conflict(`sandbox ${id} is paused: resume it first (POST /sandboxes/${id}/resume)`, undefined, "SANDBOX_PAUSED");
     if (!l || !["running", "pending"].includes(row.status)) throw conflict(`sandbox ${id} is ${row.status}, not running`);
     return l;
   }
 
-  async function startup(l: Live, spec: TemplateSpec) {
-    const deadline = Date.now() + (spec.startupTimeout ?? 300) * 1000;
-    const remaining = () => deadline - Date.now();
-    const timeout = () => new BunkerError(504, "STARTUP_TIMEOUT", `startup did not finish within ${spec.startupTimeout ?? 300}s`);
-    await l.runtime.start();
-    event(l, "Normal", "Started", `sandbox ${l.row.id} started (${o.driver.name} driver, image ${l.row.image})`);
-    for (const note of l.runtime.unenforced) event(l, "Warning", "LimitNotEnforced", note);
-    if (spec.startupScript) {
-      if (remaining() <= 0) throw timeout();
-      const r = await l.runtime.exec({ argv: ["/bin/sh", "-c", spec.startupScript], timeoutMs: remaining(), maxOutputBytes: 64 * 1024 });
-      if (r.timedOut) throw timeout();
-      if (r.exitCode !== 0) throw new Error(`startupScript exited with code ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-300)}`);
-      event(l, "Normal", "StartupScript", "startup script completed");
-    }
-    const probe = spec.readinessProbe;
-    if (probe) {
-      await Bun.sleep(Math.min((probe.initialDelaySeconds ?? 0) * 1000, Math.max(0, remaining())));
-      const threshold = probe.failureThreshold ?? 3;
-      let failures = 0;
-      for (;;) {
-        if (remaining() <= 0) throw timeout();
-        const r = await l.runtime.exec({ argv: probe.exec.command, timeoutMs: Math.min(remaining(), 10_000), maxOutputBytes: 4096 });
-        if (r.exitCode === 0) break;
-        failures++;
-        if (failures >= threshold) throw new Error(`readiness probe failed ${failures} times (last exit code ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-200)})`);
-        await Bun.sleep(Math.min(Math.max(0.05, probe.periodSeconds ?? 10) * 1000, Math.max(0, remaining())));
-      }
-      event(l, "Normal", "Ready", "readiness probe passed");
-    }
-    for (const f of spec.files ?? []) {
-      if (f.content !== undefined) await l.runtime.writeFile(f.destination, new Response(f.content).body!);
-      else if (f.source) {
-        const r = await l.runtime.exec({ argv: ["cp", "-r", "--", f.source, f.destination], timeoutMs: Math.max(1000, remaining()) });
-        if (r.exitCode !== 0) throw new Error(`copying ${f.source} to ${f.destination} failed: ${r.stderr.trim()}`);
-      }
-    }
-    if (spec.files?.length) event(l, "Normal", "FilesCopied", `${spec.files.length} file(s) placed`);
-  }
-
   async function boot(l: Live, spec: TemplateSpec) {
     try {
-      await startup(l, spec);
+      await runStartup(l.runtime, spec, { id: l.row.id, image: l.row.image, driver: o.driver.name, event: (type, reason, message) => event(l, type, reason, message) });
       if (l.row.status !== "pending") return;
       await setStatus(l, "running", l.runtime.unenforced.length ? `limits not enforced: ${l.runtime.unenforced.join("; ")}` : null);
     } catch (error) {
@@ -172,12 +149,13 @@ export function createSandboxService(o: SandboxServiceOptions) {
     const l: Live = { row, runtime, events: [] };
     live.set(id, l);
     event(l, "Normal", "Created", `sandbox ${id} created from template ${req.template} v${version}`);
+    notify(id, "pending", owner);
     runtime.onExit((s) => {
       if (l.row.status === "terminating") return;
       if (s.state === "exited") {
         event(l, s.exitCode === 0 ? "Normal" : "Warning", "Exited", s.reason ?? "main process exited");
         void setStatus(l, s.exitCode === 0 ? "succeeded" : "failed", s.reason ?? null);
-      } else if (s.state === "gone" && ["pending", "running"].includes(l.row.status)) {
+      } else if (s.state === "gone" && ["pending", "running", "paused"].includes(l.row.status)) {
         event(l, "Warning", "Died", s.reason ?? "runtime exited");
         void setStatus(l, "failed", s.reason ?? "sandbox runtime exited");
       }
@@ -196,21 +174,25 @@ export function createSandboxService(o: SandboxServiceOptions) {
     const l = live.get(row.id);
     const at = new Date().toISOString();
     const next = { ...row, status: "terminating", statusReason: why, desiredState: "deleted", updatedAt: at };
-    if (row.status !== "terminating") await o.store.setSandboxStatus(row.id, "terminating", why, "deleted");
+    if (row.status !== "terminating") {
+      await o.store.setSandboxStatus(row.id, "terminating", why, "deleted");
+      notify(row.id, "terminating", row.owner);
+    }
     if (l) {
       l.row = next;
       event(l, "Normal", "Killing", why);
-      l.deleting ??= finishDelete(row.id, l.runtime);
-    } else void finishDelete(row.id);
+      l.deleting ??= finishDelete(row.id, l.runtime, row.owner);
+    } else void finishDelete(row.id, undefined, row.owner);
     return next;
   }
 
-  async function finishDelete(id: string, runtime?: DriverSandbox): Promise<void> {
+  async function finishDelete(id: string, runtime?: DriverSandbox, owner?: string): Promise<void> {
     try {
       if (runtime) await runtime.delete();
       else await o.driver.cleanupOrphan(id);
       await o.store.deleteSandbox(id);
       live.delete(id);
+      notify(id, "deleted", owner ?? "");
     } catch (error) {
       o.log.warn("sandbox deletion failed; the cleaner retries", { id, error: (error as Error).message });
       const l = live.get(id);
@@ -247,10 +229,71 @@ export function createSandboxService(o: SandboxServiceOptions) {
     throw error;
   };
 
+  async function execInteractive(id: string, owner: string, opts: {
+    command: string[]; tty: boolean; cols?: number; rows?: number; env?: Record<string, string>; cwd?: string;
+  }): Promise<InteractiveProcess> {
+    const l = running(id, await owned(id, owner));
+    if (!opts.command.length) throw badRequest("command must not be empty");
+    if (opts.cwd !== undefined && !opts.cwd.startsWith("/")) throw badRequest("cwd must be an absolute path");
+    for (const n of [opts.cols, opts.rows]) if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 1000)) throw badRequest("cols and rows must be integers from 1 to 1000");
+    if (!l.runtime.spawn) throw new BunkerError(501, "NOT_SUPPORTED", `the ${o.driver.name} driver has no interactive exec`);
+    try {
+      return await l.runtime.spawn({ argv: opts.command, tty: opts.tty, cols: opts.cols, rows: opts.rows, env: opts.env, cwd: opts.cwd });
+    } catch (error) {
+      throw conflict(`sandbox ${id} is not running: ${(error as Error).message}`);
+    }
+  }
+
+  async function pause(id: string, owner: string): Promise<SandboxWire> {
+    const row = await owned(id, owner);
+    const l = live.get(id);
+    if (row.status === "paused") return wire(row);
+    if (!l || row.status !== "running") throw conflict(`sandbox ${id} is ${row.status}: only a running sandbox can be paused`);
+    if (!l.runtime.pause) throw new BunkerError(501, "NOT_SUPPORTED", `the ${o.driver.name} driver cannot pause sandboxes`);
+    const how = await l.runtime.pause();
+    await setStatus(l, "paused", `paused (${how}); the TTL keeps counting`);
+    event(l, "Normal", "Paused", `every process frozen (${how}), memory kept`);
+    return wire(l.row);
+  }
+
+  async function resume(id: string, owner: string): Promise<SandboxWire> {
+    const row = await owned(id, owner);
+    const l = live.get(id);
+    if (row.status === "running") return wire(row);
+    if (!l || row.status !== "paused") throw conflict(`sandbox ${id} is ${row.status}: only a paused sandbox can be resumed`);
+    await l.runtime.resume?.();
+    await setStatus(l, "running", null);
+    event(l, "Normal", "Resumed", "processes thawed");
+    return wire(l.row);
+  }
+
   return {
     create,
     remove,
     exec,
+    execInteractive,
+    pause,
+    resume,
+    /** Checks a sandbox's access token (stored hashed); the owner, or null when wrong/unknown/deleted. */
+    async verifyAccessToken(id: string, token: string): Promise<{ owner: string; status: string } | null> {
+      if (!token) return null;
+      const row = live.get(id)?.row ?? (await o.store.sandbox(id));
+      if (!row || row.status === "terminating" || !row.accessTokenHash) return null;
+      const a = Buffer.from(sha256(token), "hex");
+      const b = Buffer.from(row.accessTokenHash, "hex");
+      if (a.length !== b.length || !timingSafeEqual(a, b)) return null;
+      return { owner: row.owner, status: row.status };
+    },
+    /** Records an event shown by /logs (e.g. "[Normal] SSHLogin: user alice from 127.0.0.1"). */
+    recordEvent(id: string, type: "Normal" | "Warning", reason: string, message: string): void {
+      const l = live.get(id);
+      if (l) event(l, type, reason, message);
+    },
+    /** Called on every status change of any sandbox (deletion included, status "deleted"); returns an unsubscribe. */
+    watch(fn: SandboxWatcher): () => void {
+      watchers.add(fn);
+      return () => void watchers.delete(fn);
+    },
     async get(id: string, owner: string): Promise<SandboxWire> {
       return wire(await owned(id, owner));
     },
@@ -299,7 +342,7 @@ export function createSandboxService(o: SandboxServiceOptions) {
       for (const row of await o.store.sandboxes()) {
         const current = live.get(row.id);
         if (row.status === "terminating") {
-          if (!current?.deleting) void (current ? beginDelete(current.row, current.row.statusReason ?? "retrying deletion") : finishDelete(row.id));
+          if (!current?.deleting) void (current ? beginDelete(current.row, current.row.statusReason ?? "retrying deletion") : finishDelete(row.id, undefined, row.owner));
           continue;
         }
         if (row.ttl > 0 && row.expiresAt <= nowIso) {

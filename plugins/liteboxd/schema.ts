@@ -13,14 +13,24 @@ export const TemplateSpecSchema = t.Object({
   env: t.Optional(StringMap),
   startupScript: t.Optional(t.String()),
   startupTimeout: t.Optional(t.Integer({ minimum: 1 })),
-  files: t.Optional(t.Array(t.Object({ source: t.Optional(t.String()), destination: t.String(), content: t.Optional(t.String()) }))),
+  /** Bunker extension: `encoding: "base64"` for binary content. Files are placed before `command` starts. */
+  files: t.Optional(t.Array(t.Object({
+    source: t.Optional(t.String()),
+    destination: t.String(),
+    content: t.Optional(t.String()),
+    encoding: t.Optional(t.Union([t.Literal("utf8"), t.Literal("base64")])),
+  }))),
+  /** `exec` (LiteBoxd) or, as a Bunker extension, `httpGet` (2xx/3xx from a port inside the sandbox). */
   readinessProbe: t.Optional(t.Object({
-    exec: t.Object({ command: t.Array(t.String(), { minItems: 1 }) }),
+    exec: t.Optional(t.Object({ command: t.Array(t.String(), { minItems: 1 }) })),
+    httpGet: t.Optional(t.Object({ path: t.Optional(t.String()), port: t.Integer({ minimum: 1, maximum: 65535 }) })),
     initialDelaySeconds: t.Optional(t.Integer({ minimum: 0 })),
     periodSeconds: t.Optional(t.Integer({ minimum: 0 })),
     failureThreshold: t.Optional(t.Integer({ minimum: 1 })),
   })),
   network: t.Optional(t.Object({ allowInternetAccess: t.Optional(t.Boolean()), allowedDomains: t.Optional(t.Array(t.String())) })),
+  /** Bunker extension: free JSON kept with the template version (LiteBoxd clients ignore it). */
+  metadata: t.Optional(t.Record(t.String(), t.Unknown())),
 });
 export type TemplateSpec = Static<typeof TemplateSpecSchema>;
 
@@ -80,7 +90,7 @@ export interface SandboxWire {
   memory: string;
   ttl: number;
   env: Record<string, string>;
-  status: "pending" | "running" | "succeeded" | "failed" | "stopped" | "terminating" | "unknown";
+  status: "pending" | "running" | "paused" | "succeeded" | "failed" | "stopped" | "terminating" | "unknown";
   template?: string;
   templateVersion?: number;
   accessToken?: string;

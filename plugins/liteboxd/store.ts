@@ -184,6 +184,10 @@ export function createStore(db: Database) {
       const [r] = await sql`SELECT * FROM liteboxd_prepulls WHERE id = ${id}`;
       return r ? toPrepull(r) : undefined;
     },
+    async updatePrepull(p: Pick<PrepullRow, "id" | "status" | "error" | "ready" | "total" | "completedAt">): Promise<void> {
+      await sql`UPDATE liteboxd_prepulls SET status = ${p.status}, error = ${p.error}, ready = ${p.ready}, total = ${p.total},
+        completed_at = ${p.completedAt} WHERE id = ${p.id}`;
+    },
     async deletePrepull(id: string): Promise<void> {
       await sql`DELETE FROM liteboxd_prepulls WHERE id = ${id}`;
     },

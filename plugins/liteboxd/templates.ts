@@ -24,6 +24,11 @@ export function normalizeSpec(spec: TemplateSpec): TemplateSpec {
 function checkSpec(spec: unknown): TemplateSpec {
   const s = spec as TemplateSpec | undefined;
   if (!s || typeof s !== "object" || typeof s.image !== "string" || !s.image) throw invalid("spec.image is required");
+  if (s.readinessProbe && !s.readinessProbe.exec && !s.readinessProbe.httpGet) throw invalid("spec.readinessProbe needs exec.command or httpGet.port");
+  for (const f of s.files ?? []) {
+    if (f.content === undefined && !f.source) throw invalid(`spec.files: ${f.destination} needs content or source`);
+    if (f.encoding === "base64" && f.content !== undefined && !/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(f.content)) throw invalid(`spec.files: ${f.destination} is not valid base64`);
+  }
   return normalizeSpec(s);
 }
 
@@ -196,16 +201,53 @@ export function createTemplateService(store: Store, driver: SandboxDriver) {
     return result;
   }
 
-  // ---- prepull: the local driver's images are on disk already, so a task completes at once or is refused ----
-  async function prepull(image: string, template?: string): Promise<PrepullWire> {
+  // ---- prepull: OCI images are pulled into the driver's shared cache in the background, with layer progress;
+  // "host" and root filesystem directories are on disk already, so their task completes at once. ----
+  const active = new Map<string, string>(); // image → id of the task pulling it
+
+  async function prepull(image: string, template?: string, timeoutSeconds?: number): Promise<PrepullWire> {
     const check = driver.checkImage(image);
     if (!check.ok) throw invalid(check.reason);
-    const active = (await store.prepulls()).find((p) => p.image === image && (p.status === "pending" || p.status === "pulling"));
-    if (active) throw new BunkerError(409, "PREPULL_IN_PROGRESS", `a prepull of ${image} is already in progress (${active.id})`);
+    const running = active.get(image);
+    if (running) throw new BunkerError(409, "PREPULL_IN_PROGRESS", `a prepull of ${image} is already in progress (${running})`);
     const at = now();
-    const row: PrepullRow = { id: crypto.randomUUID(), image, status: "completed", template: template ?? null, error: null, ready: 1, total: 1, startedAt: at, completedAt: at };
+    const oci = driver.isOciImage?.(image) === true && driver.pullImage !== undefined;
+    const row: PrepullRow = {
+      id: crypto.randomUUID(), image, status: oci ? "pending" : "completed", template: template ?? null, error: null,
+      ready: oci ? 0 : 1, total: oci ? 0 : 1, startedAt: at, completedAt: oci ? null : at,
+    };
     await store.insertPrepull(row);
-    return prepullWire(row);
+    const answer = prepullWire(row);
+    if (oci) {
+      active.set(image, row.id);
+      void runPull({ ...row }, timeoutSeconds);
+    }
+    return answer;
+  }
+
+  async function runPull(row: PrepullRow, timeoutSeconds?: number) {
+    let timedOut = false;
+    const timer = timeoutSeconds ? setTimeout(() => {
+      timedOut = true;
+      driver.cancelPull?.(row.image);
+    }, timeoutSeconds * 1000) : undefined;
+    let writing = Promise.resolve();
+    const save = (next: Partial<PrepullRow>) => {
+      Object.assign(row, next);
+      const snapshot = { ...row };
+      writing = writing.then(() => store.updatePrepull(snapshot)).catch(() => undefined);
+      return writing;
+    };
+    try {
+      // pending until the image's manifest is read (the layer count known), then pulling with progress.
+      await driver.pullImage!(row.image, (p) => void (p.total > 0 && save({ status: "pulling", ready: p.ready, total: p.total })));
+      await save({ status: "completed", ready: row.total, completedAt: now() });
+    } catch (error) {
+      await save({ status: "failed", error: timedOut ? `the pull did not finish within ${timeoutSeconds}s` : (error as Error).message, completedAt: now() });
+    } finally {
+      clearTimeout(timer);
+      if (active.get(row.image) === row.id) active.delete(row.image);
+    }
   }
 
   return {
@@ -216,6 +258,9 @@ export function createTemplateService(store: Store, driver: SandboxDriver) {
     exportOne,
     exportAll,
     importYaml,
+    async exists(name: string): Promise<boolean> {
+      return (await store.templateByName(name)) !== undefined;
+    },
     async get(name: string): Promise<TemplateWire> {
       const t = await mustGet(name);
       return templateWire(t, await latestSpec(t));
@@ -253,9 +298,26 @@ export function createTemplateService(store: Store, driver: SandboxDriver) {
       if (!p) throw new BunkerError(404, "PREPULL_NOT_FOUND", `prepull task ${id} not found`);
       return prepullWire(p);
     },
+    /** On boot: a pull of a previous run that never finished failed with it. */
+    async recoverPrepulls(): Promise<number> {
+      let n = 0;
+      for (const p of await store.prepulls()) {
+        if ((p.status === "pending" || p.status === "pulling") && !active.has(p.image)) {
+          await store.updatePrepull({ ...p, status: "failed", error: "the server stopped during the pull", completedAt: now() });
+          n++;
+        }
+      }
+      return n;
+    },
+    /** Deletes the task: a pull under way is cancelled, and the cached image goes too unless a sandbox uses it or
+     * another completed task still stands for it. */
     async deletePrepull(id: string) {
-      if (!(await store.prepull(id))) throw new BunkerError(404, "PREPULL_NOT_FOUND", `prepull task ${id} not found`);
+      const p = await store.prepull(id);
+      if (!p) throw new BunkerError(404, "PREPULL_NOT_FOUND", `prepull task ${id} not found`);
+      if (active.get(p.image) === id) driver.cancelPull?.(p.image);
       await store.deletePrepull(id);
+      const others = (await store.prepulls()).some((o) => o.image === p.image && o.status === "completed");
+      if (!others && driver.isOciImage?.(p.image) && !active.has(p.image)) driver.removeImage?.(p.image);
     },
   };
 }

@@ -1,10 +1,12 @@
 // The local driver: one long-lived bubblewrap sandbox per LiteBoxd sandbox, with the in-sandbox supervisor
 // (supervisor.py) as its first process. Its writable /workspace and /tmp are host directories removed on delete.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import type { BwrapIsolationService, BwrapProcess } from "../isolation";
 import type { TCPSocketListener } from "bun";
 import { fromBase64, SupervisorChannel, toBase64, type SupervisorEvent } from "./channel";
+import { createImageCache, hiddenImageSource, hostPythonArgv, HOST_USR, imageKind, type ImageCache } from "./images";
+import { spawnInteractive } from "./interactive";
 import { openTunnel, type TunnelState } from "./tunnel";
 import {
   DriverPathError,
@@ -12,7 +14,9 @@ import {
   type DriverExecRequest,
   type DriverExecResult,
   type DriverSandbox,
+  type DriverSpawnRequest,
   type DriverStatus,
+  type InteractiveProcess,
   type SandboxDriver,
 } from "./types";
 
@@ -28,6 +32,11 @@ export interface LocalDriverOptions {
   stateDir: string;
   /** Time allowed for the sandbox's supervisor to come up. */
   startTimeoutMs?: number;
+  /** Where pulled OCI images are unpacked (default: beside stateDir, "images"). */
+  imageDir?: string;
+  /** Host paths a local image (root filesystem directory, OCI archive or layout) must not come from, besides the
+   * built-in secret places: the Bunker data directory and the configured maskPaths. */
+  hiddenPaths?: string[];
   /** Sandboxes kept started ahead (image "host", no network), handed out on create: creation then skips the
    * bwrap + supervisor start. 0 disables. */
   warmPool?: number;
@@ -39,6 +48,7 @@ const POOL_LIMITS = { memoryMb: 512, cpus: 1, pids: 512 };
 
 export function createLocalDriver(opts: LocalDriverOptions): SandboxDriver {
   mkdirSync(opts.stateDir, { recursive: true });
+  const images = createImageCache(opts.imageDir ?? join(dirname(opts.stateDir), "images"));
   // Pre-started sandboxes of an earlier run died with it: their storage goes.
   for (const name of readdirSync(opts.stateDir)) if (name.startsWith("pool-")) rmSync(join(opts.stateDir, name), { recursive: true, force: true });
   const dirOf = (id: string) => join(opts.stateDir, id);
@@ -52,7 +62,7 @@ export function createLocalDriver(opts: LocalDriverOptions): SandboxDriver {
     filling = true;
     try {
       while (!closed && pool.length < size) {
-        const sandbox = new LocalSandbox(undefined, dirOf(`pool-${crypto.randomUUID()}`), opts);
+        const sandbox = new LocalSandbox(undefined, dirOf(`pool-${crypto.randomUUID()}`), opts, images);
         try {
           await sandbox.launch({ image: "host", env: {}, network: false, limits: POOL_LIMITS });
         } catch (error) {
@@ -78,11 +88,16 @@ export function createLocalDriver(opts: LocalDriverOptions): SandboxDriver {
   return {
     name: "local",
     checkImage(image) {
-      if (image === "host") return { ok: true };
-      if (!isAbsolute(image)) {
-        return { ok: false, reason: `image "${image}" is not supported by the local driver yet: use "host" or an absolute root filesystem directory (OCI images come with a later release)` };
+      const hidden = hiddenImageSource(image, opts.hiddenPaths ?? []);
+      if (hidden) return { ok: false, reason: `images may not be read from ${hidden}: sandboxes never see it` };
+      const kind = imageKind(image);
+      if (kind === "host" || kind === "oci") return { ok: true };
+      if (!kind) {
+        return { ok: false, reason: isAbsolute(image)
+          ? `${image} does not exist (use "host", an OCI reference, an OCI archive or layout, or a root filesystem directory)`
+          : `image "${image}" is not a valid OCI reference (e.g. python:3.11-slim) nor "host"` };
       }
-      if (!existsSync(image) || !statSync(image).isDirectory()) return { ok: false, reason: `root filesystem directory ${image} does not exist` };
+      if (!statSync(image).isDirectory()) return { ok: false, reason: `root filesystem directory ${image} does not exist` };
       if (!existsSync(join(image, PYTHON))) return { ok: false, reason: `root filesystem ${image} has no ${PYTHON}, which the sandbox supervisor needs` };
       return { ok: true };
     },
@@ -93,14 +108,21 @@ export function createLocalDriver(opts: LocalDriverOptions): SandboxDriver {
         warm.adopt(spec, dirOf(spec.id));
         return warm;
       }
-      return new LocalSandbox(spec, dirOf(spec.id), opts);
+      return new LocalSandbox(spec, dirOf(spec.id), opts, images);
     },
+    isOciImage: (image) => imageKind(image) === "oci",
+    pullImage: (image, onProgress) => images.pull(image, onProgress).then(() => undefined),
+    cancelPull: (image) => images.cancel(image),
+    imageCached: (image) => images.cached(image) !== undefined,
+    removeImage: (image) => images.remove(image),
+    imageUsers: (image) => images.users(image),
     async cleanupOrphan(id) {
       rmSync(dirOf(id), { recursive: true, force: true });
     },
     warm: () => void refill(),
     async close() {
       closed = true;
+      images.cancelAll();
       await Promise.all(pool.splice(0).map((s) => s.delete().catch(() => undefined)));
     },
   };
@@ -119,7 +141,11 @@ class LocalSandbox implements DriverSandbox {
     private spec: DriverCreateSpec | undefined,
     private dir: string,
     private readonly opts: LocalDriverOptions,
+    private readonly images: ImageCache,
   ) {}
+
+  private releaseImage: (() => void) | undefined;
+  private stopped = false;
 
   get id(): string {
     return this.spec?.id ?? "";
@@ -138,19 +164,33 @@ class LocalSandbox implements DriverSandbox {
     const tmp = join(this.dir, "tmp");
     mkdirSync(workspace, { recursive: true });
     mkdirSync(tmp, { recursive: true });
+    const mounts = [
+      { host: workspace, sandbox: "/workspace", writable: true },
+      { host: tmp, sandbox: "/tmp", writable: true },
+    ];
+    let rootfs = spec.image === "host" ? undefined : spec.image;
+    let python = [PYTHON];
+    let env = spec.env;
+    if (imageKind(spec.image) === "oci") {
+      // Held from before the pull, so the entry cannot be removed under a sandbox starting from it.
+      this.releaseImage ??= this.images.acquire(spec.image);
+      const image = await this.images.pull(spec.image);
+      if (this.stopped) throw new Error("the sandbox was stopped while its image was pulled");
+      rootfs = image.rootfs;
+      python = hostPythonArgv();
+      mounts.push({ host: "/usr", sandbox: HOST_USR, writable: false });
+      env = { ...image.env, ...spec.env };
+    }
     this.proc = this.opts.isolation.spawn({
       id: `lbx-${crypto.randomUUID()}`,
-      argv: [PYTHON, "-I", "-S", "-c", SUPERVISOR],
-      env: spec.env,
-      mounts: [
-        { host: workspace, sandbox: "/workspace", writable: true },
-        { host: tmp, sandbox: "/tmp", writable: true },
-      ],
+      argv: [...python, "-I", "-S", "-c", SUPERVISOR],
+      env,
+      mounts,
       network: spec.network,
       limits: spec.limits,
       hostname: "sandbox",
       stdin: "pipe",
-      rootfs: spec.image === "host" ? undefined : spec.image,
+      rootfs,
     });
     this.unenforced = [...this.proc.unenforced];
     this.channel = new SupervisorChannel(this.proc, (e) => this.onEvent(e));
@@ -176,8 +216,12 @@ class LocalSandbox implements DriverSandbox {
       this.unenforced = [...this.proc.unenforced, ...this.proc.setLimits(spec.limits)];
       this.live().send({ op: "env", env: spec.env });
     }
-    if (spec.argv.length > 0) this.live().send({ op: "main", argv: spec.argv, cwd: "/workspace" });
     if (this.state.state === "starting") this.state = { state: "running" };
+  }
+
+  runMain(): void {
+    const spec = this.spec!;
+    if (spec.argv.length > 0) this.live().send({ op: "main", argv: spec.argv, cwd: "/workspace" });
   }
 
   private async collectStderr(stream: ReadableStream<Uint8Array>) {
@@ -353,6 +397,19 @@ class LocalSandbox implements DriverSandbox {
     return { size: typeof first.size === "number" ? first.size : 0, body };
   }
 
+  spawn(req: DriverSpawnRequest): Promise<InteractiveProcess> {
+    return spawnInteractive(this.live(), req);
+  }
+
+  async pause(): Promise<string> {
+    if (!this.proc) throw new Error("the sandbox is not running");
+    return this.proc.freeze();
+  }
+
+  async resume(): Promise<void> {
+    this.proc?.thaw();
+  }
+
   /** A loopback TCP port on the host that tunnels, through the supervisor, to `port` on the sandbox's own loopback
    * (the sandbox has no network the host could route to). One listener per sandbox port, closed with the sandbox. */
   async portTarget(port: number): Promise<{ host: string; port: number }> {
@@ -373,6 +430,7 @@ class LocalSandbox implements DriverSandbox {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const listener of this.portListeners.values()) listener.stop(true);
     this.portListeners.clear();
     this.channel?.shutdown();
@@ -385,5 +443,7 @@ class LocalSandbox implements DriverSandbox {
   async delete(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
+    this.releaseImage?.();
+    this.releaseImage = undefined;
   }
 }

@@ -235,6 +235,7 @@ def dial(req):
     try:
         conn = socket.create_connection(("127.0.0.1", int(req["port"])), timeout=5)
         conn.settimeout(None)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # a relay: forward each write as it comes
     except (OSError, ValueError) as e:
         return fail(rid, "io", getattr(e, "strerror", None) or str(e))
     sockets[rid] = conn
@@ -275,11 +276,154 @@ def hangup(req):
             pass
 
 
+procs = {}
+
+
+def spawn(req):
+    """A process with live stdin/stdout/stderr (streaming and interactive exec); with tty it gets a real PTY."""
+    rid = req["id"]
+    env = dict(os.environ)
+    env.update(req.get("env") or {})
+    cwd = req.get("cwd") or "/workspace"
+    argv = req["argv"]
+    if req.get("tty"):
+        import pty
+        env.setdefault("TERM", "xterm-256color")
+        pid, master = pty.fork()
+        if pid == 0:
+            try:
+                os.chdir(cwd)
+                os.execvpe(argv[0], argv, env)
+            except Exception as e:  # noqa: BLE001
+                os.write(2, f"{argv[0]}: {e}\r\n".encode())
+            os._exit(127)
+        set_size(master, req.get("rows"), req.get("cols"))
+        procs[rid] = {"pid": pid, "master": master, "tty": True}
+        send({"ev": "started", "id": rid, "pid": pid})
+        threading.Thread(target=pump_tty, args=(rid, pid, master), daemon=True).start()
+        return
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+    except Exception as e:  # noqa: BLE001
+        send({"ev": "out", "id": rid, "s": "stderr", "d": b64(f"{e}\n".encode())})
+        send({"ev": "done", "id": rid, "code": 127})
+        return
+    procs[rid] = {"pid": proc.pid, "proc": proc, "tty": False}
+    send({"ev": "started", "id": rid, "pid": proc.pid})
+    threads = [threading.Thread(target=pump_pipe, args=(rid, proc.stdout, "stdout"), daemon=True),
+               threading.Thread(target=pump_pipe, args=(rid, proc.stderr, "stderr"), daemon=True)]
+    for t in threads:
+        t.start()
+    threading.Thread(target=wait_pipe, args=(rid, proc, threads), daemon=True).start()
+
+
+def set_size(fd, rows, cols):
+    import fcntl, struct, termios
+    if rows and cols:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", int(rows), int(cols), 0, 0))
+
+
+def pump_pipe(rid, stream, name):
+    while True:
+        chunk = stream.read1(CHUNK)
+        if not chunk:
+            break
+        send({"ev": "out", "id": rid, "s": name, "d": b64(chunk)})
+
+
+def wait_pipe(rid, proc, threads):
+    proc.wait()
+    grace = time.monotonic() + 0.5
+    for t in threads:
+        t.join(timeout=max(0.0, grace - time.monotonic()))
+    procs.pop(rid, None)
+    code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+    send({"ev": "done", "id": rid, "code": code})
+
+
+def pump_tty(rid, pid, master):
+    while True:
+        try:
+            chunk = os.read(master, CHUNK)
+        except OSError:  # EIO: every holder of the terminal's slave side is gone
+            break
+        if not chunk:
+            break
+        send({"ev": "out", "id": rid, "s": "stdout", "d": b64(chunk)})
+    _, status = os.waitpid(pid, 0)
+    procs.pop(rid, None)
+    try:
+        os.close(master)
+    except OSError:
+        pass
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    send({"ev": "done", "id": rid, "code": code})
+
+
+def proc_stdin(req):
+    p = procs.get(req["id"])
+    if p is None:
+        return
+    data = base64.b64decode(req["d"])
+    try:
+        if p["tty"]:
+            os.write(p["master"], data)
+        else:
+            p["proc"].stdin.write(data)
+            p["proc"].stdin.flush()
+    except OSError:
+        pass
+
+
+def proc_eof(req):
+    p = procs.get(req["id"])
+    if p is None:
+        return
+    try:
+        if p["tty"]:
+            os.write(p["master"], b"\x04")  # end of input on a terminal is ^D
+        else:
+            p["proc"].stdin.close()
+    except OSError:
+        pass
+
+
+def proc_resize(req):
+    p = procs.get(req["id"])
+    if p is not None and p["tty"]:
+        try:
+            set_size(p["master"], req.get("rows"), req.get("cols"))
+            os.killpg(p["pid"], signal.SIGWINCH)
+        except OSError:
+            pass
+
+
+def proc_signal(req):
+    p = procs.get(req["id"])
+    if p is not None:
+        try:
+            os.killpg(p["pid"], int(req.get("sig", signal.SIGKILL)))
+        except OSError:
+            pass
+
+
+def close_socket(req):
+    import socket
+    conn = sockets.pop(req["id"], None)
+    if conn is not None:
+        try:
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        conn.close()
+
+
 def set_env(req):
     os.environ.update(req.get("env") or {})
 
 
-HANDLERS = {"dial": dial, "tx": tx, "hangup": hangup, "env": set_env, "put": start_put, "data": put_data, "end": put_end, "get": start_get, "ack": get_ack, "cancel": cancel}
+HANDLERS = {"spawn": spawn, "stdin": proc_stdin, "eof": proc_eof, "resize": proc_resize, "signal": proc_signal, "dial": dial, "tx": tx, "hangup": hangup, "close": close_socket, "env": set_env, "put": start_put, "data": put_data, "end": put_end, "get": start_get, "ack": get_ack, "cancel": cancel}
 
 
 def main():

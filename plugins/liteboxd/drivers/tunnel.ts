@@ -53,7 +53,7 @@ export function openTunnel(port: number, live: () => SupervisorChannel): TCPSock
           if (e.ev === "ok") {
             st.ready = true;
             for (const chunk of st.pending.splice(0)) send({ op: "tx", id: conv.id, d: toBase64(chunk) });
-            if (st.closed) send({ op: "hangup", id: conv.id });
+            if (st.closed) send({ op: "close", id: conv.id });
           } else if (e.ev === "rx") {
             st.out.push(fromBase64(e.d));
             flush(socket);
@@ -73,10 +73,17 @@ export function openTunnel(port: number, live: () => SupervisorChannel): TCPSock
         else st.pending.push(new Uint8Array(data));
       },
       drain: (socket) => flush(socket),
+      // The client finished sending (half close): the sandbox side sees EOF but may still answer.
+      end: (socket) => {
+        const st = socket.data;
+        if (st.ready && st.conv) st.conv.send({ op: "hangup", id: st.conv.id });
+      },
+      // The client is gone: the sandbox side's socket is closed too, so a streaming server there notices.
       close: (socket) => {
         const st = socket.data;
+        if (!st || st.closed) return;
         st.closed = true;
-        if (st.ready && st.conv) st.conv.send({ op: "hangup", id: st.conv.id });
+        if (st.ready && st.conv) st.conv.send({ op: "close", id: st.conv.id });
       },
     },
   });

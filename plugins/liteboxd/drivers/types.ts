@@ -9,7 +9,7 @@ export interface DriverLimits {
 
 export interface DriverCreateSpec {
   id: string;
-  /** "host" or an absolute root filesystem directory (OCI references arrive with the follow-up issue). */
+  /** "host", an absolute root filesystem directory, or an OCI image (registry reference, archive, layout). */
   image: string;
   /** The main process (command + args); empty: the sandbox just idles until deleted. */
   argv: string[];
@@ -44,11 +44,35 @@ export interface DriverStatus {
   reason?: string;
 }
 
+export interface DriverSpawnRequest {
+  argv: string[];
+  tty: boolean;
+  cols?: number;
+  rows?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** A process in a running sandbox with live stdin/stdout/stderr; with tty it has a real PTY (stderr merged). */
+export interface InteractiveProcess {
+  write(data: string | Uint8Array): void;
+  closeStdin(): void;
+  /** No-op without tty. */
+  resize(cols: number, rows: number): void;
+  readonly output: ReadableStream<{ stream: "stdout" | "stderr"; data: Uint8Array }>;
+  /** Exit code (128+signal when killed). */
+  readonly exited: Promise<number>;
+  /** Kills the process group. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
 /** One sandbox's runtime, as the driver sees it. */
 export interface DriverSandbox {
   readonly id: string;
-  /** Resolves once the runtime accepts exec/files (the main process is started). */
+  /** Resolves once the runtime accepts exec/files (the main process is not started yet). */
   start(): Promise<void>;
+  /** Starts the main process (command + args), after startupScript and files. */
+  runMain(): void;
   status(): DriverStatus;
   /** Limits the host could not enforce, with why (surfaced in status_reason and logs). */
   readonly unenforced: string[];
@@ -65,8 +89,10 @@ export interface DriverSandbox {
   stop(): Promise<void>;
   /** Stops and removes everything the sandbox owned on the host. */
   delete(): Promise<void>;
-  /** Freezes / thaws every process (follow-up issue; a driver without it leaves these out). */
-  pause?(): Promise<void>;
+  /** A process with live stdin/stdout/stderr (streaming and interactive exec). */
+  spawn?(request: DriverSpawnRequest): Promise<InteractiveProcess>;
+  /** Freezes / thaws every process, memory kept (a driver without it leaves these out); pause resolves with how. */
+  pause?(): Promise<string>;
   resume?(): Promise<void>;
   /** Where the host reaches a port on the sandbox's own loopback (a tunnel for the local driver, a pod IP later). */
   portTarget?(port: number): Promise<{ host: string; port: number }>;
@@ -78,6 +104,16 @@ export interface SandboxDriver {
   checkImage(image: string): { ok: true } | { ok: false; reason: string };
   /** Prepares a sandbox (storage, runtime process); call start() on the result. */
   create(spec: DriverCreateSpec): DriverSandbox;
+  /** Image cache (a driver without one leaves these out: its images need no pull). */
+  isOciImage?(image: string): boolean;
+  /** Pulls and unpacks `image` into the shared cache (joins a pull already under way); progress in layers. */
+  pullImage?(image: string, onProgress?: (progress: { ready: number; total: number }) => void): Promise<void>;
+  cancelPull?(image: string): void;
+  imageCached?(image: string): boolean;
+  /** Removes an unused cache entry; false when sandboxes still use it. */
+  removeImage?(image: string): boolean;
+  /** How many sandboxes use the cached image now. */
+  imageUsers?(image: string): number;
   /** Removes storage that a previous server run left behind for `id`. */
   cleanupOrphan(id: string): Promise<void>;
   /** Starts any sandboxes the driver keeps ready ahead of demand. */

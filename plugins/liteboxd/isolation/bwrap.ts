@@ -82,6 +82,8 @@ export interface BwrapArgsOptions {
   /** The resolv.conf bound at /etc/resolv.conf: slirp's DNS, or the host's real file (often a link into masked /run). */
   resolvConf?: string;
   tmpfsSizeBytes?: number;
+  /** Raw bwrap arguments placed after /tmp and before the spec's mounts (see `installDirArgs`). */
+  baseMounts?: string[];
 }
 
 /** The bwrap arguments (without the program) for one spec. */
@@ -102,6 +104,7 @@ export function buildBwrapArgs(spec: IsolatedSpawnSpec, opts: BwrapArgsOptions):
     args.push("--tmpfs", "/tmp");
   }
   // Parents before children, so a mount inside another mount lands on top of it.
+  if (opts.baseMounts) args.push(...opts.baseMounts);
   for (const m of [...mounts].sort((a, b) => a.sandbox.length - b.sandbox.length)) {
     if (!m.host.startsWith("/") || !m.sandbox.startsWith("/")) throw new Error(`mount paths must be absolute: ${m.host} -> ${m.sandbox}`);
     args.push(m.writable ? "--bind" : "--ro-bind", m.host, m.sandbox);
@@ -157,4 +160,25 @@ export function hostResolvConf(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether the host root as a sandbox sees `path`: /tmp is private and homes and runtime state are masked. */
+export function hiddenFromHostRoot(path: string): boolean {
+  const top = path.split("/")[1] ?? "";
+  return top === "tmp" || MASKED_TOP.has(top) || MASKED_DIRS.some((d) => path === d || path.startsWith(`${d}/`));
+}
+
+/** Plugins run Bunker's own code (workers, agents linked to this checkout) inside sandboxes, so a checkout that the
+ * host-root view hides (a clone under /tmp or /root) is bound back read-only, with the secret paths inside it
+ * (the data directory) masked again. */
+export function installDirArgs(installDir: string, maskPaths: string[], emptyFile: string): string[] {
+  if (!hiddenFromHostRoot(installDir)) return [];
+  const args = ["--ro-bind", installDir, installDir];
+  for (const path of maskPaths) {
+    if (!isUnder(path, [installDir])) continue;
+    const k = kind(path);
+    if (k === "dir") args.push("--tmpfs", path);
+    else if (k === "file") args.push("--ro-bind", emptyFile, path);
+  }
+  return args;
 }

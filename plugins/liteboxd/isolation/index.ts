@@ -6,7 +6,8 @@ import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdtempSync, r
 import { constants as osConstants, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { IsolatedProcess, IsolatedRunResult, IsolatedSpawnSpec, IsolationService } from "bunker/core";
-import { buildBwrapArgs, buildLauncherArgv, buildRootArgs, DEFAULT_PATH, hostResolvConf } from "./bwrap";
+import { buildBwrapArgs, buildLauncherArgv, buildRootArgs, DEFAULT_PATH, hostResolvConf, installDirArgs } from "./bwrap";
+import { createFreezer } from "./freeze";
 import { createSandboxCgroups, probeCgroups } from "./limits";
 import { attachSlirp, openBlockFd } from "./network";
 
@@ -40,6 +41,10 @@ export interface BwrapSpawnSpec extends IsolatedSpawnSpec {
 export interface BwrapProcess extends IsolatedProcess {
   /** Sets new limits in the sandbox's existing groups; returns the ones that could not be set, with why. */
   setLimits(limits: import("bunker/core").IsolationLimits): string[];
+  /** Stops every process of the sandbox (cgroup freezer, else SIGSTOP); resolves with how. Memory is kept. */
+  freeze(): Promise<string>;
+  /** Lets a frozen sandbox run again. */
+  thaw(): void;
 }
 
 export interface BwrapIsolationService extends IsolationService {
@@ -94,6 +99,9 @@ export function createBwrapIsolation(opts: BwrapIsolationOptions = {}): BwrapIso
     }
     return args;
   };
+  const installDir = resolve(import.meta.dir, "../../..");
+  const installArgs = installDirArgs(installDir, opts.maskPaths ?? [], emptyFile);
+  if (installArgs.length && opts.fixMountAccess !== false) ensureTraversable(installDir, uid);
   const slirpPath = opts.slirpPath === null ? undefined : (opts.slirpPath ?? Bun.which("slirp4netns") ?? undefined);
   const slirpResolv = join(stateDir, "resolv.conf");
   writeFileSync(slirpResolv, "nameserver 10.0.2.3\n", { mode: 0o444 });
@@ -110,6 +118,7 @@ export function createBwrapIsolation(opts: BwrapIsolationOptions = {}): BwrapIso
     if (opts.fixMountAccess !== false) for (const m of spec.mounts ?? []) ensureTraversable(m.host, uid);
     const bwrapArgs = buildBwrapArgs(spec, {
       rootArgs: rootArgs(spec.rootfs ?? "/"),
+      baseMounts: spec.rootfs && spec.rootfs !== "/" ? undefined : installArgs,
       uid,
       gid,
       resolvConf,
@@ -134,6 +143,7 @@ export function createBwrapIsolation(opts: BwrapIsolationOptions = {}): BwrapIso
       void cgroups.remove();
       throw error;
     }
+    const freezer = createFreezer(id, proc.pid, () => cgroups.pids());
     let stopSlirp: (() => void) | undefined;
     if (block) {
       // The command waits on the block fd until tap0 is up; if the network cannot be made, the sandbox is killed.
@@ -167,6 +177,8 @@ export function createBwrapIsolation(opts: BwrapIsolationOptions = {}): BwrapIso
         /* gone */
       }
       if (all) cgroups.killAll();
+      // A frozen process only dies once thawed.
+      if (all) freezer.thaw();
     };
     const timer = spec.timeoutMs !== undefined
       ? setTimeout(() => {
@@ -182,6 +194,7 @@ export function createBwrapIsolation(opts: BwrapIsolationOptions = {}): BwrapIso
       cgroups.killAll();
       // The kernel may take a moment to empty the group; its removal need not hold up the caller.
       void cgroups.remove();
+      freezer.remove();
       if (proc.signalCode) return 128 + (signalNumber(String(proc.signalCode)) ?? 9);
       return code ?? 128 + 9;
     });
@@ -200,6 +213,8 @@ export function createBwrapIsolation(opts: BwrapIsolationOptions = {}): BwrapIso
       kill: killTree,
       unenforced: cgroups.unenforced,
       setLimits: (limits) => cgroups.update(limits),
+      freeze: () => freezer.freeze(),
+      thaw: () => freezer.thaw(),
     } as BwrapProcess;
   }
 

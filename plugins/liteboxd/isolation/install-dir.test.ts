@@ -1,0 +1,37 @@
+// A checkout the sandbox's host-root view would hide (a CI clone under /tmp) stays usable inside sandboxes.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hiddenFromHostRoot, installDirArgs } from "./bwrap";
+import { createBwrapIsolation } from "./index";
+
+const dir = mkdtempSync(join(tmpdir(), "bunker-install-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("the Bunker checkout inside sandboxes", () => {
+  test("paths the host-root view hides are recognised, visible ones are not", () => {
+    expect(hiddenFromHostRoot("/tmp/clone")).toBe(true);
+    expect(hiddenFromHostRoot("/root/bunker")).toBe(true);
+    expect(hiddenFromHostRoot("/var/lib/ci/bunker")).toBe(true);
+    expect(hiddenFromHostRoot("/work/main")).toBe(false);
+    expect(installDirArgs("/work/main", [], "/dev/null")).toEqual([]);
+  });
+
+  test("a hidden checkout is bound back read-only with its data directory masked again", async () => {
+    const checkout = join(dir, "checkout");
+    mkdirSync(join(checkout, "data"), { recursive: true });
+    writeFileSync(join(checkout, "code.ts"), "export const ok = 1;\n");
+    writeFileSync(join(checkout, "data", "bunker.db"), "secret");
+    const args = installDirArgs(checkout, [join(checkout, "data")], "/dev/null");
+    expect(args.slice(0, 3)).toEqual(["--ro-bind", checkout, checkout]);
+    expect(args).toContain("--tmpfs");
+
+    // The real check runs from this checkout's own location: visible when hidden-by-path would have hidden it.
+    const isolation = createBwrapIsolation({ maskPaths: [] });
+    const here = join(import.meta.dir, "install-dir.test.ts");
+    const seen = await isolation.run({ argv: ["cat", here] });
+    expect(seen.exitCode).toBe(0);
+    expect(seen.stdout).toContain("the Bunker checkout inside sandboxes");
+  });
+});
