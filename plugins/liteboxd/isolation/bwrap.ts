@@ -82,7 +82,8 @@ export interface BwrapArgsOptions {
   /** The resolv.conf bound at /etc/resolv.conf: slirp's DNS, or the host's real file (often a link into masked /run). */
   resolvConf?: string;
   tmpfsSizeBytes?: number;
-  /** Raw bwrap arguments placed after /tmp and before the spec's mounts (see `installDirArgs`). */
+  /** `installDirArgs` output: a bind of the checkout (its target at index 2) and masks inside it, placed among the
+   * spec's mounts by path depth. */
   baseMounts?: string[];
 }
 
@@ -103,12 +104,13 @@ export function buildBwrapArgs(spec: IsolatedSpawnSpec, opts: BwrapArgsOptions):
     if (opts.tmpfsSizeBytes) args.push("--size", String(opts.tmpfsSizeBytes));
     args.push("--tmpfs", "/tmp");
   }
-  // Parents before children, so a mount inside another mount lands on top of it.
-  if (opts.baseMounts) args.push(...opts.baseMounts);
-  for (const m of [...mounts].sort((a, b) => a.sandbox.length - b.sandbox.length)) {
+  // Parents before children, so a mount inside another mount (the checkout inside a writable /tmp) lands on top of it.
+  const entries = mounts.map((m) => {
     if (!m.host.startsWith("/") || !m.sandbox.startsWith("/")) throw new Error(`mount paths must be absolute: ${m.host} -> ${m.sandbox}`);
-    args.push(m.writable ? "--bind" : "--ro-bind", m.host, m.sandbox);
-  }
+    return { at: m.sandbox, args: [m.writable ? "--bind" : "--ro-bind", m.host, m.sandbox] };
+  });
+  if (opts.baseMounts?.length) entries.push({ at: opts.baseMounts[2]!, args: opts.baseMounts });
+  for (const e of entries.sort((a, b) => a.at.length - b.at.length)) args.push(...e.args);
   if (spec.network && opts.resolvConf && opts.resolvConf !== "/etc/resolv.conf") {
     args.push("--ro-bind", opts.resolvConf, opts.netMode === "slirp" ? "/etc/resolv.conf" : opts.resolvConf);
   }

@@ -27,7 +27,12 @@ describe("the Bunker checkout inside sandboxes", () => {
     expect(args.slice(0, 3)).toEqual(["--ro-bind", checkout, checkout]);
     expect(args).toContain("--tmpfs");
 
-    // The real check runs from this checkout's own location: visible when hidden-by-path would have hidden it.
+    // A writable /tmp mounted for the sandbox (as liteboxd does) must not cover a checkout that lives under /tmp.
+    const { buildBwrapArgs } = await import("./bwrap");
+    const built = buildBwrapArgs({ argv: ["true"], mounts: [{ host: dir, sandbox: "/tmp", writable: true }] }, { rootArgs: [], uid: 1, gid: 1, baseMounts: args });
+    expect(built.indexOf(checkout)).toBeGreaterThan(built.indexOf("/tmp"));
+
+    // The real check runs from this checkout's own location.
     const isolation = createBwrapIsolation({ maskPaths: [] });
     const here = join(import.meta.dir, "install-dir.test.ts");
     const seen = await isolation.run({ argv: ["cat", here] });
