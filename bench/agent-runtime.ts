@@ -1,7 +1,15 @@
 // Benchmark: AgentRuntimeApp's /invocations against a bare Bun.serve doing the same work (servers in child
-// processes, load from this one), SSE time to first chunk, and client disconnect → generator `finally`.
+// processes, load from this one), SSE time to first chunk, and client disconnect → generator `finally`; then the same
+// invocation through the Bunker host (session → liteboxd port gateway → agent in a bubblewrap sandbox) against the
+// same app reached directly.
 // Run: bun bench/agent-runtime.ts
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { AgentRuntimeApp } from "bunker/agent";
+import { createBunker } from "bunker/core";
+import liteboxd from "../plugins/liteboxd/index";
+import agentRuntime from "../plugins/agent-runtime/index";
 
 const mode = process.argv[2];
 
@@ -46,8 +54,8 @@ async function startChild(flag: string) {
   return { child, port: Number(new TextDecoder().decode(value).trim()) };
 }
 
-async function requestsPerSecond(port: number, seconds: number, concurrency: number): Promise<number> {
-  const url = `http://127.0.0.1:${port}/invocations`;
+async function requestsPerSecond(target: number | string, seconds: number, concurrency: number): Promise<number> {
+  const url = typeof target === "number" ? `http://127.0.0.1:${target}/invocations` : `${target}/invocations`;
   const body = JSON.stringify({ prompt: "hello agent" });
   const deadline = performance.now() + seconds * 1000;
   let count = 0;
@@ -67,8 +75,8 @@ async function requestsPerSecond(port: number, seconds: number, concurrency: num
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
 
-async function timeToFirstChunk(port: number, runs: number): Promise<number[]> {
-  const url = `http://127.0.0.1:${port}/invocations`;
+async function timeToFirstChunk(target: number | string, runs: number): Promise<number[]> {
+  const url = typeof target === "number" ? `http://127.0.0.1:${target}/invocations` : `${target}/invocations`;
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
@@ -112,6 +120,49 @@ async function disconnectToFinally(runs: number): Promise<number[]> {
   return times;
 }
 
+/** The echo agent in a session of a real Bunker host against the same app reached directly, alternating rounds. */
+async function hostFigures(directPort: number, seconds: number, rounds: number, concurrency: number) {
+  const tmp = mkdtempSync(join(tmpdir(), "bench-agent-host-"));
+  const bunker = await createBunker({
+    builtins: false,
+    plugins: [liteboxd, agentRuntime],
+    config: { dataDir: join(tmp, "data"), log: { level: "silent" }, server: { port: 0, host: "127.0.0.1" } },
+  });
+  try {
+    await bunker.listen();
+    const project = join(tmp, "echo-agent");
+    cpSync(join(import.meta.dir, "..", "plugins", "agent-runtime", "examples", "echo-agent"), project, { recursive: true });
+    const post = (path: string, body: unknown) =>
+      fetch(`${bunker.baseUrl}/agent-runtime${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const deployed = await post("/agents/deploy", { path: project });
+    if (deployed.status !== 201) throw new Error(`deploy failed: ${await deployed.text()}`);
+    const started = performance.now();
+    const created = await post("/sessions", { template_id: "echo-agent" });
+    if (created.status !== 201) throw new Error(`session failed: ${await created.text()}`);
+    const sessionMs = performance.now() - started;
+    const session = (await created.json()) as { host_url: string };
+    await requestsPerSecond(session.host_url, 1, concurrency);
+    const hostRuns: number[] = [];
+    const directRuns: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      hostRuns.push(await requestsPerSecond(session.host_url, seconds, concurrency));
+      directRuns.push(await requestsPerSecond(directPort, seconds, concurrency));
+    }
+    const hostRps = median(hostRuns);
+    const directRps = median(directRuns);
+    console.log(`session creation (sandbox start until /ping answers): ${sessionMs.toFixed(0)} ms`);
+    console.log(`/invocations JSON through the host, ${concurrency} concurrent clients, median of ${rounds} alternating ${seconds}s rounds`);
+    console.log(`  host → gateway → sandboxed agent ${hostRps.toFixed(0).padStart(8)} req/s`);
+    console.log(`  same app, direct                 ${directRps.toFixed(0).padStart(8)} req/s`);
+    console.log(`  ratio host/direct                ${(hostRps / directRps).toFixed(3)}`);
+    const ttfc = await timeToFirstChunk(session.host_url, 100);
+    console.log(`SSE time to first data frame through the host (100 runs): median ${median(ttfc).toFixed(3)} ms, p95 ${p95(ttfc).toFixed(3)} ms`);
+  } finally {
+    await bunker.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const seconds = Number(process.env.BENCH_SECONDS ?? 3);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -136,6 +187,7 @@ async function main() {
     console.log(`  ratio app/bare    ${(appRps / bareRps).toFixed(3)}`);
     const ttfc = await timeToFirstChunk(app.port, 300);
     console.log(`SSE time to first data frame (300 runs): median ${median(ttfc).toFixed(3)} ms, p95 ${p95(ttfc).toFixed(3)} ms`);
+    await hostFigures(app.port, seconds, Math.min(rounds, 3), Number(process.env.BENCH_HOST_CONCURRENCY ?? 8));
   } finally {
     app.child.kill();
     bare.child.kill();

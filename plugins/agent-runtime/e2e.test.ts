@@ -7,16 +7,17 @@ import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import liteboxd from "../liteboxd/index";
 import { loadAgentConfig } from "./agent-config";
-import { AgentRuntimeClient, InvocationError, SandboxOperationError, SessionNotFoundError, TemplateNotFoundError, type SandboxSession } from "./client";
+import { AgentRuntimeClient, InvocationError, SandboxCreationError, SessionNotFoundError, TemplateNotFoundError, type SandboxSession } from "./client";
 import agentRuntime from "./index";
 
 const tmp = mkdtempSync(join(tmpdir(), "agent-e2e-"));
 let bunker: Bunker;
 let client: AgentRuntimeClient;
 
-async function deploy(example: string) {
+/** Deploys a copy of an example (or fixture) project, or a project directory made by the test. */
+async function deploy(example: string, from = join(import.meta.dir, "examples", example)) {
   const dir = join(tmp, example);
-  cpSync(join(import.meta.dir, "examples", example), dir, { recursive: true });
+  if (from !== dir) cpSync(from, dir, { recursive: true });
   const res = await fetch(`${bunker.baseUrl}/agent-runtime/agents/deploy`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -43,7 +44,7 @@ beforeAll(async () => {
       dataDir: join(tmp, "data"),
       log: { level: "silent" },
       server: { port: 0, host: "127.0.0.1" },
-      plugins: { "agent-runtime": { reapIntervalSeconds: 1 } },
+      plugins: { "agent-runtime": { reapIntervalSeconds: 1, binaryFiles: true } },
     },
   });
   await bunker.listen();
@@ -114,10 +115,18 @@ describe("a TypeScript agent project", () => {
     expect(Date.parse(session.toJSON().expires_at)).toBeGreaterThan(Date.parse(before));
   });
 
-  test("pause answers SandboxOperationError until liteboxd can freeze sandboxes", async () => {
-    const error = await session.pause().catch((e) => e);
-    expect(error).toBeInstanceOf(SandboxOperationError);
-    expect(error.errorCode).toBe("PAUSE_UNSUPPORTED");
+  test("a paused session refuses invocations, and resuming brings back the same agent with its memory", async () => {
+    const before = ((await session.invoke("count")).result as { invocations: number }).invocations;
+    await session.pause();
+    expect(session.isPaused).toBe(true);
+    expect(await session.getStatus()).toBe("paused");
+    const refused = await session.invoke("while paused").catch((e) => e);
+    expect(refused).toBeInstanceOf(InvocationError);
+    expect(refused.errorCode).toBe("SESSION_PAUSED");
+    await session.resume();
+    expect(await session.getStatus()).toBe("active");
+    expect((await session.ping()).status).toBe("Healthy");
+    expect(((await session.invoke("after")).result as { invocations: number }).invocations).toBe(before + 1);
   });
 
   test("closing deletes the sandbox and the session is gone", async () => {
@@ -153,6 +162,136 @@ describe("a TypeScript agent project", () => {
   test("unknown templates raise TemplateNotFoundError", async () => {
     expect(client.createSession("no-such-agent")).rejects.toBeInstanceOf(TemplateNotFoundError);
     expect(await client.templateExists("no-such-agent")).toBe(false);
+  });
+});
+
+describe("the liteboxd template behind an agent", () => {
+  test("keeps the whole AgentConfig as metadata, probes /ping over HTTP, and starts the agent itself", async () => {
+    const res = await fetch(`${bunker.baseUrl}/api/v1/templates/echo-agent`);
+    expect(res.status).toBe(200);
+    const template = (await res.json()) as { latestVersion: number; spec: Record<string, any> };
+    const agent = (await client.getTemplate("echo-agent")).metadata.agent;
+    expect(template.latestVersion).toBe((await client.getTemplate("echo-agent")).template_version);
+    expect(template.spec.metadata).toEqual({ agent });
+    expect(agent.status?.phase).toBe("deployed");
+    expect(template.spec.readinessProbe.httpGet).toEqual({ path: "/ping", port: 8080 });
+    expect(template.spec.command).toEqual(["bun", "run", "agent.ts"]);
+  });
+
+  test("an agent that never answers /ping fails session creation within its startup timeout, leaving no sandbox", async () => {
+    const dir = join(tmp, "mute-agent");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    await Bun.write(join(dir, "agent.ts"), "await new Promise(() => {}); // never listens\n");
+    await Bun.write(
+      join(dir, "agent.yaml"),
+      "apiVersion: v1\nkind: Agent\nmetadata:\n  name: mute-agent\n  version: '1'\n  author: dev@example.com\nspec:\n  entrypoint: agent.ts\n  runtime:\n    timeout: 2\n",
+    );
+    await deploy("mute-agent", dir);
+    const error = await client.createSession("mute-agent").catch((e) => e);
+    expect(error).toBeInstanceOf(SandboxCreationError);
+    expect(error.message).toContain("did not finish within 2s");
+    const sandboxes = (await (await fetch(`${bunker.baseUrl}/api/v1/sandboxes?include_terminating=false`)).json()) as { items: { template?: string }[] };
+    expect(sandboxes.items.filter((s) => s.template === "mute-agent")).toEqual([]);
+  });
+
+  test("a project's binary files reach the agent byte for byte", async () => {
+    const dir = join(tmp, "binary-agent");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    const asset = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, ...crypto.getRandomValues(new Uint8Array(4096))]);
+    await Bun.write(join(dir, "assets", "logo.png"), asset);
+    await Bun.write(
+      join(dir, "agent.ts"),
+      [
+        'import { AgentRuntimeApp } from "bunker/agent";',
+        "const app = new AgentRuntimeApp();",
+        'app.entrypoint(async () => { const bytes = new Uint8Array(await Bun.file("assets/logo.png").arrayBuffer());',
+        '  return { size: bytes.byteLength, sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex") }; });',
+        "app.run();",
+      ].join("\n"),
+    );
+    await Bun.write(join(dir, "agent.yaml"), "apiVersion: v1\nkind: Agent\nmetadata:\n  name: binary-agent\n  version: '1'\n  author: dev@example.com\nspec:\n  entrypoint: agent.ts\n");
+    expect((await deploy("binary-agent", dir)).status.phase).toBe("deployed");
+    await using session = await client.createSession("binary-agent");
+    expect((await session.invoke({})).result).toEqual({ size: asset.byteLength, sha256: new Bun.CryptoHasher("sha256").update(asset).digest("hex") });
+  });
+});
+
+describe("pausing a session", () => {
+  test("freezes the agent's processes (its timer stops) and resuming thaws them with memory kept", async () => {
+    await deploy("ticker-agent", join(import.meta.dir, "fixtures", "ticker-agent"));
+    await using session = await client.createSession("ticker-agent");
+    const ticks = async (body: Record<string, number> = {}) => (await session.invoke(body)).result as { ticks: number; between?: number; oldest: number };
+    const first = await ticks();
+    await until(async () => (await ticks()).ticks >= first.ticks + 3); // the timer runs
+    await session.pause();
+    const pausedAt = Date.now();
+    await Bun.sleep(300);
+    const resumingAt = Date.now();
+    await session.resume();
+    const after = await ticks({ from: pausedAt + 1, to: resumingAt - 1 });
+    expect(after.between).toBe(0); // not one tick while frozen
+    expect(after.ticks).toBeGreaterThanOrEqual(first.ticks + 3); // the same process: its count was kept
+    expect(after.oldest).toBeLessThan(pausedAt);
+    await until(async () => (await ticks()).ticks > after.ticks); // and it ticks again
+  });
+
+  test("closing a paused session deletes its sandbox", async () => {
+    const session = await client.createSession("ticker-agent");
+    await session.pause();
+    await session.close();
+    expect(await session.getStatus()).toBe("closed");
+    await until(async () => (await fetch(`${bunker.baseUrl}/api/v1/sandboxes/${session.sandboxId}`)).status === 404);
+  });
+});
+
+describe("the host's way to an agent", () => {
+  test("goes through liteboxd's port gateway, so a socket or symlink the sandbox plants in its workspace is never used", async () => {
+    // A host socket the sandbox would love the host (root) to talk to.
+    let hijacked = 0;
+    const hostSocket = join(tmp, "host-service.sock");
+    const decoy = Bun.serve({ unix: hostSocket, fetch: () => (hijacked++, Response.json({ result: "hijacked", status: "success" })) });
+    try {
+      await using session = await client.createSession("echo-agent");
+      const planted = await fetch(`${bunker.baseUrl}/api/v1/sandboxes/${session.sandboxId}/exec`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          command: ["/bin/sh", "-c", `mkdir -p /workspace/.bunker && for f in agent.sock relay.sock; do rm -f /workspace/.bunker/$f; ln -s ${hostSocket} /workspace/.bunker/$f; done`],
+        }),
+      });
+      expect(((await planted.json()) as { exit_code: number }).exit_code).toBe(0);
+      expect((await session.invoke({ prompt: "still me" })).result).toMatchObject({ echo: "still me", session: session.sandboxId });
+      expect((await session.ping()).status).toBe("Healthy");
+      expect(hijacked).toBe(0);
+    } finally {
+      decoy.stop(true);
+    }
+  });
+
+  test("a large body with a Content-Length streams through whole, and one over the host's limit is a 413", async () => {
+    await using session = await client.createSession("echo-agent");
+    const prompt = "x".repeat(300 * 1024);
+    const res = await fetch(`${session.hostUrl}/invocations`, { method: "POST", body: JSON.stringify({ prompt }), headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { result: { echo: string } }).result.echo.length).toBe(prompt.length);
+    const tooLarge = await fetch(`${session.hostUrl}/invocations`, { method: "POST", body: new Uint8Array(17 * 1024 * 1024) });
+    expect(tooLarge.status).toBe(413);
+    expect(((await tooLarge.json()) as { error: { code: string } }).error.code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
+  test("a chunked request body streams through to the agent", async () => {
+    await using session = await client.createSession("echo-agent");
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode('{"prompt": '));
+        controller.enqueue(encoder.encode('"sent in pieces"}'));
+        controller.close();
+      },
+    });
+    const res = await fetch(`${session.hostUrl}/invocations`, { method: "POST", body, headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { result: { echo: string } }).result.echo).toBe("sent in pieces");
   });
 });
 

@@ -57,6 +57,20 @@ describe("deploy validation", () => {
   });
 });
 
+describe("binary files", () => {
+  test("by default a project with a file that is not UTF-8 text is refused with a 400 naming the file", async () => {
+    const dir = join(tmp, "with-binary");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    writeFileSync(join(dir, "logo.png"), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe]));
+    const res = await call("POST", "/agents/deploy", { path: dir });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("BINARY_FILE_UNSUPPORTED");
+    expect(body.error.message).toContain("logo.png");
+    expect(((await (await call("GET", "/templates/echo-agent")).json()) as { status: string }).status).toBe("failed");
+  });
+});
+
 describe("deploy roots", () => {
   test("a path outside the configured deploy roots is refused with 403", async () => {
     const res = await call("POST", "/agents/deploy", { path: join(import.meta.dir, "examples", "echo-agent") });

@@ -4,8 +4,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { definePlugin, t } from "bunker/core";
 import type { AgentSandboxBackend } from "./drivers/backend";
-import { createLiteboxdBackend, type LiteboxdTemplates } from "./drivers/liteboxd";
-import { liteboxdTemplatesBridge } from "./drivers/liteboxd-templates";
+import { createLiteboxdBackend } from "./drivers/liteboxd";
 import { agentRoutes } from "./routes";
 import { createAgentHost, type AgentHost } from "./service";
 import { createStore, migrations } from "./store";
@@ -13,8 +12,6 @@ import { createStore, migrations } from "./store";
 declare module "bunker/core" {
   interface BunkerServices {
     "agent-runtime.host": AgentHost;
-    /** liteboxd's template service, once liteboxd provides it (until then drivers/liteboxd-templates.ts bridges). */
-    "liteboxd.templates": LiteboxdTemplates;
   }
 }
 
@@ -35,6 +32,8 @@ export default definePlugin({
     maxArchiveMb: t.Integer({ minimum: 1, default: 100 }),
     /** Directories agent projects may be deployed from by path (empty: anywhere the server can read). */
     deployRoots: t.Array(t.String({ pattern: "^/" }), { default: [] }),
+    /** Take agent project files that are not UTF-8 text (sent to liteboxd base64-encoded); off: such a deploy is a 400. */
+    binaryFiles: t.Boolean({ default: false }),
   }),
   migrations,
   system: { apt: ["python3", "tar", "gzip"] },
@@ -48,8 +47,8 @@ export default definePlugin({
       if (!sandboxes) return undefined;
       backend = createLiteboxdBackend({
         sandboxes,
-        templates: ctx.services.get("liteboxd.templates") ?? liteboxdTemplatesBridge(ctx.db),
-        workspaceOf: (id) => join(ctx.dataDir, "..", "liteboxd", "sandboxes", id, "workspace"),
+        templates: ctx.services.require("liteboxd.templates"),
+        binaryFiles: ctx.config.binaryFiles,
         available: () => ctx.services.get("isolation")?.status() ?? { available: false, reason: "no isolation service" },
       });
       return backend;

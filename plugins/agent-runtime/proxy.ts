@@ -1,4 +1,4 @@
-// Proxying to an agent: which headers cross, bounded request bodies, and a pass-through body that never buffers.
+// Proxying to an agent: which headers cross, bounded streamed request bodies, and a pass-through body that never buffers.
 import { BunkerError } from "bunker/core";
 import { SESSION_HEADER } from "./runtime/context";
 
@@ -8,12 +8,28 @@ export const FORWARDED = /^(content-type|accept|x-amzn-bedrock-agentcore-runtime
 export const RETURNED = ["content-type", "cache-control", "x-accel-buffering", SESSION_HEADER];
 
 export const MAX_INVOCATION_BYTES = 16 * 1024 * 1024;
+/** Invocation bodies up to this size with a Content-Length are forwarded in one piece instead of streamed. */
+export const SMALL_BODY_BYTES = 64 * 1024;
 
-export async function readBounded(request: Request, limit: number): Promise<ArrayBuffer> {
-  if (Number(request.headers.get("content-length") ?? 0) > limit) throw new BunkerError(413, "PAYLOAD_TOO_LARGE", `Invocations are limited to ${limit} bytes`);
-  const bytes = await request.arrayBuffer();
-  if (bytes.byteLength > limit) throw new BunkerError(413, "PAYLOAD_TOO_LARGE", `Invocations are limited to ${limit} bytes`);
-  return bytes;
+const tooLarge = (limit: number) => new BunkerError(413, "PAYLOAD_TOO_LARGE", `Invocations are limited to ${limit} bytes`);
+
+/**
+ * The caller's request body as a stream for the agent (never read into memory here), cut off with a 413 once it
+ * passes `limit` bytes; a declared Content-Length over the limit is refused before anything is sent.
+ */
+export function boundedBody(request: Request, limit: number): ReadableStream<Uint8Array> | undefined {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) throw tooLarge(limit);
+  if (!request.body) return undefined;
+  let seen = 0;
+  return request.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > limit) controller.error(tooLarge(limit));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 /** Streams body on unchanged, pull by pull (nothing buffered), and calls onEnd once it ends or the caller leaves. */

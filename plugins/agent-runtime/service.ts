@@ -14,7 +14,7 @@ import {
   type AgentStatus,
 } from "./agent-config";
 import { AGENT_PORT, type AgentSandboxBackend } from "./drivers/backend";
-import { FORWARDED, MAX_INVOCATION_BYTES, passThrough, readBounded, RETURNED } from "./proxy";
+import { boundedBody, FORWARDED, MAX_INVOCATION_BYTES, passThrough, RETURNED, SMALL_BODY_BYTES } from "./proxy";
 import { BUNKER_SESSION_HEADER, REQUEST_ID_HEADER, SESSION_HEADER } from "./runtime/context";
 import type { AgentTemplate, DeployResult, Session } from "./schema";
 import type { AgentStore, SessionRow, TemplateRow } from "./store";
@@ -320,10 +320,15 @@ export function createAgentHost(opts: AgentHostOptions) {
     headers.set(SESSION_HEADER, id);
     headers.set(BUNKER_SESSION_HEADER, id);
     if (!headers.has(REQUEST_ID_HEADER)) headers.set(REQUEST_ID_HEADER, crypto.randomUUID());
-    // The request body is small and bounded: sent with a Content-Length, which minimal agents (Python's http.server)
-    // need. The response is never buffered.
-    const body = path === "/ping" ? undefined : await readBounded(request, MAX_INVOCATION_BYTES);
-    const upstream = new Request(`http://agent${path}`, { method: path === "/ping" ? "GET" : "POST", headers, body, signal: request.signal });
+    // The answer is never buffered. The request body streams on too (with the caller's Content-Length when it sent
+    // one, which minimal agents such as Python's http.server read by; chunked otherwise), except a small body of
+    // known length: that one is sent in one piece, since a streamed upload costs each small invocation ~10 ms.
+    const length = Number(request.headers.get("content-length") ?? NaN);
+    let body: ReadableStream<Uint8Array> | ArrayBuffer | undefined = path === "/ping" ? undefined : boundedBody(request, MAX_INVOCATION_BYTES);
+    if (body && length <= SMALL_BODY_BYTES) body = await new Response(body).arrayBuffer();
+    else if (body && Number.isFinite(length)) headers.set("content-length", String(length));
+    // @ts-expect-error Bun streams request bodies; duplex is the fetch-spec flag for it
+    const upstream = new Request(`http://agent${path}`, { method: path === "/ping" ? "GET" : "POST", headers, body, signal: request.signal, duplex: "half" });
     let response: Response;
     try {
       response = await backend().fetch(owner, id, AGENT_PORT, upstream);
@@ -373,7 +378,7 @@ export function createAgentHost(opts: AgentHostOptions) {
     const b = opts.backend();
     if (b) {
       for (const s of await store.openSessions()) {
-        if (s.status !== "active") continue;
+        if (s.status !== "active" && s.status !== "paused") continue;
         const state = await b.state(s.owner, s.session_id).catch(() => "gone" as const);
         if (state === "gone" || state === "exited") {
           await store.updateSession(s.session_id, { status: "error", error: `sandbox ${state}` });
