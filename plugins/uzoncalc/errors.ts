@@ -1,23 +1,19 @@
-// Errors raised by the sheet loader and runner; light on purpose (the worker process loads them without the core).
-export class SheetError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly details?: Record<string, unknown>;
+// Sheet errors are the core's BunkerError: core/errors.ts has no dependencies, so the worker process loads it
+// without the rest of the core. This file adds the wire shape errors take across the worker's pipe.
+import { BunkerError } from "../../core/errors";
 
-  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = "SheetError";
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
+export { BunkerError };
 
-  toJSON() {
-    return { status: this.status, code: this.code, message: this.message, details: this.details };
-  }
+export interface WireError {
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
 }
 
-export function isSheetErrorShape(value: unknown): value is { status: number; code: string; message: string; details?: Record<string, unknown> } {
+export const toWireError = (e: BunkerError): WireError => ({ status: e.status, code: e.code, message: e.message, details: e.details });
+
+export function isSheetErrorShape(value: unknown): value is WireError {
   const v = value as Record<string, unknown> | null;
   return !!v && typeof v.status === "number" && typeof v.code === "string" && typeof v.message === "string";
 }

@@ -1,7 +1,6 @@
 // Sessions: start a sheet, resume it with validated input, cancel, time out, survive restarts (by replaying inputs).
 import { BunkerError, badRequest, conflict, notFound, type Logger } from "bunker/core";
 import type { Executor, StepOutcome } from "./drivers/executor";
-import { SheetError } from "./errors";
 import type { SheetListing, SheetLoader } from "./loader";
 import type { Static } from "@sinclair/typebox";
 import type { ExecutionResponse, SessionStatus } from "./schema";
@@ -27,10 +26,6 @@ interface LiveSession extends SessionRecord {
 
 const FINISHED: ReadonlySet<SessionStatus> = new Set(["completed", "error", "cancelled"]);
 
-function asBunkerError(err: unknown): unknown {
-  if (err instanceof SheetError) return new BunkerError(err.status, err.code, err.message, err.details);
-  return err;
-}
 
 export class CalcService {
   /** Sessions that are open (waiting or running); finished ones live in the database only. */
@@ -52,16 +47,9 @@ export class CalcService {
     return this.loader.list();
   }
 
-  private resolve(filePath: string): string {
-    try {
-      return this.loader.resolve(filePath);
-    } catch (err) {
-      throw asBunkerError(err);
-    }
-  }
 
   async start(owner: string, body: { file_path: string; func_name: string; session_id?: string; params?: Record<string, unknown> }): Promise<ExecutionView> {
-    const filePath = this.resolve(body.file_path);
+    const filePath = this.loader.resolve(body.file_path);
     const id = body.session_id ?? crypto.randomUUID();
     if (this.live.has(id)) throw conflict(`session ${id} already exists`, { session_id: id }, "SESSION_EXISTS");
     if (this.live.size >= this.options.maxSessions) {
@@ -81,7 +69,7 @@ export class CalcService {
       await this.store.insert(s);
     } catch (err) {
       this.live.delete(id);
-      throw asBunkerError(err);
+      throw err;
     }
     return this.release(s);
   }
@@ -124,7 +112,7 @@ export class CalcService {
       } else {
         s.status = "waiting_input";
       }
-      throw asBunkerError(err);
+      throw err;
     }
     return this.release(s);
   }
@@ -147,7 +135,7 @@ export class CalcService {
   }
 
   async invalidate(filePath: string): Promise<{ file_path: string; invalidated: true }> {
-    const real = this.resolve(filePath);
+    const real = this.loader.resolve(filePath);
     await this.executor.invalidate(real);
     return { file_path: real, invalidated: true };
   }

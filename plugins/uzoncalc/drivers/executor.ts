@@ -5,7 +5,7 @@ export type { StartSpec, StepOutcome };
 
 export interface Executor {
   readonly kind: "inprocess" | "isolated";
-  /** Loads and runs the sheet (replaying spec.inputs) to its first unanswered window; load problems throw SheetError. */
+  /** Loads and runs the sheet (replaying spec.inputs) to its first unanswered window; load problems throw BunkerError. */
   start(spec: StartSpec): Promise<StepOutcome>;
   /** Resumes a live session with a validated input. */
   resume(sessionId: string, input: unknown): Promise<StepOutcome>;

@@ -3,7 +3,7 @@
 // the sessions it held are replayed from their recorded inputs on next use.
 import type { FileSink } from "bun";
 import { join } from "node:path";
-import { SheetError, isSheetErrorShape } from "../errors";
+import { BunkerError, isSheetErrorShape } from "../errors";
 import type { WorkerReply, WorkerRequest } from "../worker";
 import type { Executor, StartSpec, StepOutcome } from "./executor";
 
@@ -93,7 +93,7 @@ class WorkerConnection {
     if (reply.ok) p.resolve(reply.value);
     else {
       const e = isSheetErrorShape(reply.error) ? reply.error : { status: 500, code: "WORKER_ERROR", message: "the worker failed" };
-      p.reject(new SheetError(e.status, e.code, e.message, e.details));
+      p.reject(new BunkerError(e.status, e.code, e.message, e.details));
     }
   }
 
@@ -161,7 +161,7 @@ export class IsolatedExecutor implements Executor {
     try {
       conn = await this.connection();
     } catch (err) {
-      throw new SheetError(503, "EXECUTOR_UNAVAILABLE", `the sheet worker could not be started: ${(err as Error).message}`);
+      throw new BunkerError(503, "EXECUTOR_UNAVAILABLE", `the sheet worker could not be started: ${(err as Error).message}`);
     }
     const limit = this.options.stepTimeoutMs * steps + this.graceMs;
     let outcome: StepOutcome;
@@ -173,7 +173,7 @@ export class IsolatedExecutor implements Executor {
         return { status: "error", html: "", error: `the step ran longer than ${this.options.stepTimeoutMs * steps} ms and its worker was stopped` };
       }
       if (err instanceof WorkerGone) {
-        throw new SheetError(503, "EXECUTOR_RESTARTED", "the sheet worker stopped during this step; the session is unchanged, try again");
+        throw new BunkerError(503, "EXECUTOR_RESTARTED", "the sheet worker stopped during this step; the session is unchanged, try again");
       }
       throw err;
     }
