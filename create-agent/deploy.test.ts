@@ -62,14 +62,14 @@ describe("deploying a scaffolded project", () => {
 
 describe("a deploy the server fails", () => {
   test("exits 1 with the server's reason and writes the failed status into agent.yaml", async () => {
-    const made = await createAgent(["binary-agent", "--no-interactive", "--no-git", "--no-install"], { cwd, env });
+    const made = await createAgent(["huge-agent", "--no-interactive", "--no-git", "--no-install"], { cwd, env });
     expect(made.code).toBe(0);
-    const dir = join(cwd, "binary-agent");
-    // liteboxd template files carry text only, so the host refuses to build a project with a binary file
-    writeFileSync(join(dir, "logo.png"), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe]));
+    const dir = join(cwd, "huge-agent");
+    // 9 MiB of zeros: a tiny archive to upload, but over the host's 8 MiB project limit once unpacked, so the build fails
+    writeFileSync(join(dir, "weights.bin"), new Uint8Array(9 * 1024 * 1024));
     const result = await agentCli(["deploy"], { cwd: dir, env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("logo.png");
+    expect(result.stderr).toContain("larger than");
     const config = await loadAgentConfig(dir);
     expect(config.status?.phase).toBe("failed");
     expect(readFileSync(join(dir, "agent.yaml"), "utf8")).toContain("# an email address");

@@ -15,7 +15,7 @@ beforeAll(async () => {
   bunker = await createBunker({
     builtins: false,
     plugins: [liteboxd, agentRuntime],
-    config: { dataDir: join(tmp, "data"), log: { level: "silent" }, plugins: { "agent-runtime": { deployRoots: [tmp] } } },
+    config: { dataDir: join(tmp, "data"), log: { level: "silent" }, plugins: { "agent-runtime": { deployRoots: [tmp], binaryFiles: false } } },
   });
   await bunker.start();
 });
@@ -58,7 +58,7 @@ describe("deploy validation", () => {
 });
 
 describe("binary files", () => {
-  test("by default a project with a file that is not UTF-8 text is refused with a 400 naming the file", async () => {
+  test("with binaryFiles off, a project with a file that is not UTF-8 text is refused with a 400 naming the file", async () => {
     const dir = join(tmp, "with-binary");
     cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
     writeFileSync(join(dir, "logo.png"), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe]));

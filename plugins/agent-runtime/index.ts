@@ -33,7 +33,7 @@ export default definePlugin({
     /** Directories agent projects may be deployed from by path (empty: anywhere the server can read). */
     deployRoots: t.Array(t.String({ pattern: "^/" }), { default: [] }),
     /** Take agent project files that are not UTF-8 text (sent to liteboxd base64-encoded); off: such a deploy is a 400. */
-    binaryFiles: t.Boolean({ default: false }),
+    binaryFiles: t.Boolean({ default: true }),
   }),
   migrations,
   system: { apt: ["python3", "tar", "gzip"] },
