@@ -46,13 +46,4 @@ export async function startBunker(
   };
 }
 
-/** Polls until check() returns something truthy, or fails with what it waited for. */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
+export { eventually } from "../../test/support/eventually";

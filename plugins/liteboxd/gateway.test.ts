@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import liteboxd from "./index";
+import { eventually } from "../../test/support/eventually";
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-gateway-"));
 const APP = readFileSync(join(import.meta.dir, "testdata", "app_server.py"), "utf8");
@@ -15,14 +16,6 @@ let sandbox: { id: string; accessToken: string; accessUrl: string };
 
 const json = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
-async function eventually(check: () => Promise<boolean>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function exec(id: string, command: string[]) {
   const res = await fetch(`${api}/sandboxes/${id}/exec`, json({ command }));

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createBunker, definePlugin, t, type Bunker, type BunkerServices } from "bunker/core";
 import liteboxd from "./index";
 import type { InteractiveProcess } from "./drivers/types";
+import { eventually } from "../../test/support/eventually";
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-additions-"));
 let bunker: Bunker;
@@ -58,14 +59,6 @@ async function fresh(template = "plain") {
   return id;
 }
 
-async function eventually(check: () => Promise<boolean>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("interactive processes", () => {
   test("a piped process gets stdin and reports stdout, stderr and its exit code separately", async () => {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import liteboxd from "./index";
 import { interactiveArgv } from "./streams";
+import { eventually } from "../../test/support/eventually";
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-streams-"));
 let bunker: Bunker;
@@ -14,14 +15,6 @@ let id: string;
 
 const json = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
-async function eventually(check: () => Promise<boolean>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Reads SSE events from a response body as they arrive. */
 async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: Record<string, unknown> }> {

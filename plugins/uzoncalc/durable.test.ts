@@ -1,6 +1,8 @@
 // Sessions outlive the server (replayed from recorded inputs) and idle ones are closed, per executor.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { createBunker, type Bunker } from "bunker/core";
+import uzoncalc from "./index";
 import { calcBunker, eventually, EXECUTOR_VARIANTS, makeSafeDir, resume, start, status } from "./testing";
 
 describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
@@ -107,38 +109,39 @@ describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
   });
 });
 
+/** A bunker with only uzoncalc (in-process executor) over a fresh safe dir, stopped and removed afterwards. */
+async function withInProcessBunker(
+  core: Record<string, unknown>,
+  plugin: Record<string, unknown>,
+  fn: (bunker: Bunker, dir: ReturnType<typeof makeSafeDir>) => Promise<void>,
+) {
+  const dir = makeSafeDir();
+  const bunker = await createBunker({
+    builtins: false,
+    plugins: [uzoncalc],
+    config: { dataDir: join(dir.root, "data"), log: { level: "silent" }, ...core, plugins: { uzoncalc: { executor: "inprocess", safeDirs: [dir.safe], ...plugin } } },
+  });
+  try {
+    await fn(bunker, dir);
+  } finally {
+    await bunker.stop();
+    dir.cleanup();
+  }
+}
+
 describe("error details", () => {
   test("the stack of a sheet error is shown only when the server runs with debug", async () => {
-    const dir = makeSafeDir();
-    const { createBunker } = await import("bunker/core");
-    const uzoncalc = (await import("./index")).default;
-    const bunker = await createBunker({
-      builtins: false,
-      plugins: [uzoncalc],
-      config: { dataDir: join(dir.root, "data"), debug: true, log: { level: "silent" }, plugins: { uzoncalc: { executor: "inprocess", safeDirs: [dir.safe] } } },
-    });
-    try {
+    await withInProcessBunker({ debug: true }, {}, async (bunker, dir) => {
       const r = await start(bunker, { file_path: dir.sheet, func_name: "failing" });
       expect(r.body.error).toBe("the load case is impossible");
       expect(r.body.error_stack).toContain("flow.ts");
-    } finally {
-      await bunker.stop();
-      dir.cleanup();
-    }
+    });
   });
 });
 
 describe("ownership", () => {
   test("a session belongs to the user whose key started it: others get 404", async () => {
-    const dir = makeSafeDir();
-    const { createBunker } = await import("bunker/core");
-    const uzoncalc = (await import("./index")).default;
-    const bunker = await createBunker({
-      builtins: false,
-      plugins: [uzoncalc],
-      config: { dataDir: join(dir.root, "data"), log: { level: "silent" }, plugins: { uzoncalc: { executor: "inprocess", safeDirs: [dir.safe] } } },
-    });
-    try {
+    await withInProcessBunker({}, {}, async (bunker, dir) => {
       const alice = (await bunker.keys.create("alice")).key;
       const bob = (await bunker.keys.create("bob")).key;
       const as = (key: string, method: string, path: string, body?: unknown) =>
@@ -154,33 +157,19 @@ describe("ownership", () => {
       expect((await as(bob, "POST", "/v1/calc/execution/cancel", { session_id: "alice-1" })).status).toBe(404);
       expect((await as(alice, "GET", "/v1/calc/execution/status/alice-1")).status).toBe(200);
       expect((await bunker.handle(new Request("http://localhost/v1/calc/execution/status/alice-1"))).status).toBe(401);
-    } finally {
-      await bunker.stop();
-      dir.cleanup();
-    }
+    });
   });
 });
 
 describe("limits", () => {
   test("starting beyond maxSessions open sessions is 429 until one finishes", async () => {
-    const dir = makeSafeDir();
-    const { createBunker } = await import("bunker/core");
-    const uzoncalc = (await import("./index")).default;
-    const bunker = await createBunker({
-      builtins: false,
-      plugins: [uzoncalc],
-      config: { dataDir: join(dir.root, "data"), log: { level: "silent" }, plugins: { uzoncalc: { executor: "inprocess", safeDirs: [dir.safe], maxSessions: 1 } } },
-    });
-    try {
+    await withInProcessBunker({}, { maxSessions: 1 }, async (bunker, dir) => {
       const first = await start(bunker, { file_path: dir.sheet, func_name: "guarded" });
       const refused = await start(bunker, { file_path: dir.sheet, func_name: "guarded" });
       expect(refused.status).toBe(429);
       expect(refused.body.error.code).toBe("TOO_MANY_SESSIONS");
       await resume(bunker, first.body.session_id, { x: 1 });
       expect((await start(bunker, { file_path: dir.sheet, func_name: "guarded" })).body.status).toBe("waiting_input");
-    } finally {
-      await bunker.stop();
-      dir.cleanup();
-    }
+    });
   });
 });
