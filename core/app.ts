@@ -8,7 +8,7 @@ import { applyEnv, ConfigError, describeConfig, loadCoreConfig, readConfigFile, 
 import { migrate, openDatabase, type Database } from "./db";
 import { BunkerError, errorResponse, unauthorized, unavailable } from "./errors";
 import { globToRegExp, pathOf, requestIdFrom, validationError } from "./http";
-import { discoverBuiltins, loadExternal, resolvePlugins, type ResolvedPlugin } from "./loader";
+import { discoverBuiltins, loadExternal, resolvePlugins } from "./loader";
 import { createLogger, type Logger, type LogSink } from "./logger";
 import { MetricsRegistry } from "./metrics";
 import type { PluginDefinition } from "./plugin";
@@ -246,7 +246,7 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
     if (runtime.routes) root.group(plugin.prefix, (g) => g.use(runtime.routes!));
   }
   errorFormatters.sort((a, b) => b.prefix.length - a.prefix.length);
-  root.use(docsRoutes(BUNKER_VERSION, runtimes)).use(
+  root.use(docsRoutes()).use(
     openapi({
       path: "/docs",
       provider: "swagger-ui",

@@ -1,12 +1,11 @@
 // Serves the OpenAPI UI's assets from node_modules so /docs works offline.
 import { Elysia } from "elysia";
 import { dirname, join } from "node:path";
-import type { PluginRuntime } from "./runtime";
 
 const ASSETS = new Set(["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"]);
 const assetDir = dirname(Bun.resolveSync("swagger-ui-dist/package.json", import.meta.dir));
 
-export function docsRoutes(_version: string, _plugins: PluginRuntime[]) {
+export function docsRoutes() {
   return new Elysia({ name: "bunker-docs" }).get(
     "/docs/assets/:file",
     ({ params, set }) => {

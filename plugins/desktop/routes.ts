@@ -1,5 +1,5 @@
 // HTTP only: parse, call the service, shape the response. The user is always the API key's user.
-import { Elysia, principalOf, t } from "bunker/core";
+import { Elysia, principalOf } from "bunker/core";
 import * as S from "./schema";
 import type { DesktopService } from "./service";
 import type { StreamRegistry } from "./streams";

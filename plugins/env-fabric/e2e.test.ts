@@ -1,7 +1,6 @@
 // Over a real port: SSE progress for long operations, /health about the uv cache, and one real package index.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { testBunker, type TestBunker } from "./test-support";
 
 interface SseEvent {

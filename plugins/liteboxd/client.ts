@@ -2,17 +2,11 @@
 // so it works against Bunker's liteboxd plugin and against a real LiteBoxd server alike.
 
 import type {
-  SandboxStatus,
   Sandbox,
   SandboxOverrides,
   ExecResult,
   ExecOptions,
   LogsResult,
-  ResourceSpec,
-  FileSpec,
-  ProbeSpec,
-  NetworkSpec,
-  TemplateSpec,
   Template,
   TemplateVersion,
   CreateTemplateRequest,

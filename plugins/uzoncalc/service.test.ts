@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Bunker } from "bunker/core";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { call, calcBunker, cancel, eventually, EXECUTOR_VARIANTS, makeSafeDir, resume, start, status } from "./testing";
+import { call, calcBunker, cancel, EXECUTOR_VARIANTS, makeSafeDir, resume, start, status } from "./testing";
 
 describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
   let dir: ReturnType<typeof makeSafeDir>;
