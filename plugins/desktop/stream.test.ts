@@ -2,7 +2,7 @@
 // short-lived token, opened in headless Chromium (Debian's chromium driven by playwright-core).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createBunker, type Bunker } from "bunker/core";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
@@ -133,6 +133,20 @@ describe("live view through Bunker", () => {
   });
 });
 
+function sharedMemorySegments() {
+  return readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n").slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .map((cols) => ({ id: cols[1]!, creator: cols[4]! }));
+}
+
+/** The segments created by the live x11vnc viewers of one desktop (their sockets sit in its framebuffer dir). */
+function x11vncSharedMemory(desktopId: string) {
+  const cmdline = (pid: string) => { try { return readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { return ""; } };
+  return sharedMemorySegments()
+    .filter((s) => { const argv = cmdline(s.creator); return argv.startsWith("x11vnc") && argv.includes(`bunker-desktop-${desktopId.slice(0, 8)}`); })
+    .map((s) => s.id);
+}
+
 describe("stream lifetime", () => {
   test("destroying the desktop closes its viewers", async () => {
     const other = await (await api("/desktops", { method: "POST", body: { screen_width: 320, screen_height: 240 } })).json();
@@ -140,8 +154,13 @@ describe("stream lifetime", () => {
     const ws = new WebSocket(`${bunker.baseUrl.replace("http", "ws")}/desktop/streams/${stream.stream_id}/ws?token=${stream.token}`);
     await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
     const closed = new Promise<number>((resolve) => { ws.onclose = (e) => resolve(e.code); });
+    const viewerSegments = x11vncSharedMemory(other.sandbox_id);
+    expect(viewerSegments.length).toBeGreaterThan(0);
     expect((await api(`/desktops/${other.sandbox_id}`, { method: "DELETE" })).status).toBe(200);
     expect(await closed).toBe(1000);
+    // A viewer killed outright leaks its SysV segments until the kernel's limit breaks every later viewer.
+    const left = new Set(sharedMemorySegments().map((s) => s.id));
+    expect(viewerSegments.filter((id) => left.has(id))).toEqual([]);
   });
 
   test("a token stops opening connections once it expires", async () => {

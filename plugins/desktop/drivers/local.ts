@@ -5,7 +5,7 @@ import { chownSync, existsSync, lstatSync, statSync, mkdirSync, mkdtempSync, rea
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Framebuffer } from "./framebuffer";
-import { releaseDisplay, startXvfb, stopXvfb } from "./xvfb";
+import { releaseDisplay, startXvfb, stopGracefully } from "./xvfb";
 import { writeOpenboxConfig } from "./openbox";
 import { runTool, waitFor } from "./process";
 import { DesktopSandbox, SANDBOX_HOME, type SpawnedProcess } from "./sandbox";
@@ -38,7 +38,7 @@ export class LocalDriver implements DesktopDriver {
       throw err;
     });
     const cleanup = async () => {
-      await stopXvfb(xvfb);
+      await stopGracefully(xvfb);
       releaseDisplay(display);
       rmSync(fbDir, { recursive: true, force: true });
       rmSync(root, { recursive: true, force: true });
@@ -268,13 +268,13 @@ class LocalDesktop implements DesktopHandle {
       // Paint the pointer into the frames so every viewer sees it, view-only ones included (not a client-side shape).
       "-cursor", "arrow", "-nocursorshape", "-nocursorpos"];
     if (options.viewOnly) argv.push("-viewonly");
+    if (sharedMemoryScarce()) argv.push("-noshm");
     if (options.windowId) argv.push("-id", options.windowId);
     const proc = Bun.spawn(argv, { env: { ...process.env, ...this.env }, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     this.streams.add(proc);
     const stop = async () => {
       this.streams.delete(proc);
-      proc.kill("SIGKILL");
-      await proc.exited;
+      await stopGracefully(proc);
       rmSync(socket, { force: true });
     };
     try {
@@ -297,12 +297,25 @@ class LocalDesktop implements DesktopHandle {
   async destroy() {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const s of this.streams) s.kill("SIGKILL");
     for (const p of this.processes) p.kill();
-    await Promise.all([stopXvfb(this.xvfb), ...[...this.streams].map((s) => s.exited)]);
+    // Viewers first: an x11vnc that loses its X server mid-frame may not get to free its shared memory.
+    await Promise.all([...this.streams].map(stopGracefully));
+    await stopGracefully(this.xvfb);
     releaseDisplay(this.display);
     rmSync(this.fbDir, { recursive: true, force: true });
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** True when fewer SysV shared-memory segments are left than a viewer needs (x11vnc takes ~27, and some other
+ * process may have leaked the rest): x11vnc then polls with plain XGetImage, slower but working, instead of dying. */
+export function sharedMemoryScarce(): boolean {
+  try {
+    const limit = Number(readFileSync("/proc/sys/kernel/shmmni", "utf8"));
+    const used = readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n").length - 1;
+    return limit - used < 64;
+  } catch {
+    return false;
   }
 }
 

@@ -58,11 +58,14 @@ export function releaseDisplay(n: number) {
   rmSync(lockPath(n), { force: true });
 }
 
-/** Asks Xvfb to exit (it removes its socket), and kills it if it has not within a second. */
-export async function stopXvfb(xvfb: Bun.Subprocess) {
-  xvfb.kill("SIGTERM");
-  const timer = setTimeout(() => xvfb.kill("SIGKILL"), 1_000);
-  await xvfb.exited;
+/** Asks an X process to exit, and kills it if it has not within a second. Never SIGKILL first: Xvfb removes its
+ * socket on SIGTERM, and x11vnc frees its SysV shared-memory segments (killed, it leaks ~27 per viewer until the
+ * kernel's 4096-segment limit is reached and every later viewer fails with "shmget: No space left on device"). */
+export async function stopGracefully(proc: Bun.Subprocess) {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 1_000);
+  await proc.exited;
   clearTimeout(timer);
 }
 
