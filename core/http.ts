@@ -4,13 +4,13 @@ import { BunkerError } from "./errors";
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 // Generated ids: a random per-process prefix and a counter, unique without paying for a UUID per request.
-const ID_PREFIX = crypto.randomUUID().slice(0, 8);
-let idCounter = 0;
+const ID_PREFIX = crypto.randomUUID().slice(0, 8) + "-";
+let idCounter = 100_000; // ids keep at least six digits after the prefix
 
 export function requestIdFrom(request: Request): string {
   const sent = request.headers.get("x-request-id");
   if (sent && REQUEST_ID.test(sent)) return sent;
-  return `${ID_PREFIX}-${(++idCounter).toString(36).padStart(6, "0")}`;
+  return ID_PREFIX + ++idCounter;
 }
 
 /** Pathname without allocating a URL object (hot path). */

@@ -22,24 +22,26 @@ const formatLabels = (labels?: Labels) => {
   return parts.length ? `{${parts.join(",")}}` : "";
 };
 
-interface Histogram { counts: number[]; sum: number; count: number }
+/** One (route, method) pair: its latency histogram and its request counts by status. */
+interface RouteSeries { counts: number[]; sum: number; count: number; byStatus: Map<number, number> }
 
 export class MetricsRegistry {
-  private readonly requests = new Map<string, number>();
-  private readonly latency = new Map<string, Histogram>();
+  /** route → method → series: two lookups by existing strings, no key built per request. */
+  private readonly routes = new Map<string, Map<string, RouteSeries>>();
   private readonly gauges = new Map<string, { help: string; collect: () => number | Sample[] }>();
   private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
 
-  /** Hot path: one map update and one bucket scan per request. */
+  /** Hot path (every request): two map lookups, one status count, one bucket scan. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method}\u0000${route}\u0000${status}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const hKey = `${method}\u0000${route}`;
-    let h = this.latency.get(hKey);
-    if (!h) this.latency.set(hKey, (h = { counts: new Array(BUCKETS.length).fill(0), sum: 0, count: 0 }));
-    h.sum += seconds;
-    h.count++;
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) { h.counts[i]!++; break; }
+    let methods = this.routes.get(route);
+    if (!methods) this.routes.set(route, (methods = new Map()));
+    let series = methods.get(method);
+    if (!series) methods.set(method, (series = { counts: new Array(BUCKETS.length).fill(0), sum: 0, count: 0, byStatus: new Map() }));
+    series.byStatus.set(status, (series.byStatus.get(status) ?? 0) + 1);
+    series.sum += seconds;
+    series.count++;
+    const counts = series.counts;
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) { counts[i]!++; break; }
   }
 
   forPlugin(plugin: string): Metrics {
@@ -68,22 +70,24 @@ export class MetricsRegistry {
     const out: string[] = [];
     out.push("# HELP bunker_http_requests_total HTTP requests by method, route and status.");
     out.push("# TYPE bunker_http_requests_total counter");
-    for (const [key, n] of this.requests) {
-      const [method, route, status] = key.split("\u0000") as [string, string, string];
-      out.push(`bunker_http_requests_total${formatLabels({ method, route, status })} ${n}`);
+    for (const [route, methods] of this.routes) {
+      for (const [method, series] of methods) {
+        for (const [status, n] of series.byStatus) out.push(`bunker_http_requests_total${formatLabels({ method, route, status: String(status) })} ${n}`);
+      }
     }
     out.push("# HELP bunker_http_request_duration_seconds HTTP request latency.");
     out.push("# TYPE bunker_http_request_duration_seconds histogram");
-    for (const [key, h] of this.latency) {
-      const [method, route] = key.split("\u0000") as [string, string];
-      let cumulative = 0;
-      BUCKETS.forEach((le, i) => {
-        cumulative += h.counts[i]!;
-        out.push(`bunker_http_request_duration_seconds_bucket${formatLabels({ method, route, le: String(le) })} ${cumulative}`);
-      });
-      out.push(`bunker_http_request_duration_seconds_bucket${formatLabels({ method, route, le: "+Inf" })} ${h.count}`);
-      out.push(`bunker_http_request_duration_seconds_sum${formatLabels({ method, route })} ${h.sum}`);
-      out.push(`bunker_http_request_duration_seconds_count${formatLabels({ method, route })} ${h.count}`);
+    for (const [route, methods] of this.routes) {
+      for (const [method, h] of methods) {
+        let cumulative = 0;
+        BUCKETS.forEach((le, i) => {
+          cumulative += h.counts[i]!;
+          out.push(`bunker_http_request_duration_seconds_bucket${formatLabels({ method, route, le: String(le) })} ${cumulative}`);
+        });
+        out.push(`bunker_http_request_duration_seconds_bucket${formatLabels({ method, route, le: "+Inf" })} ${h.count}`);
+        out.push(`bunker_http_request_duration_seconds_sum${formatLabels({ method, route })} ${h.sum}`);
+        out.push(`bunker_http_request_duration_seconds_count${formatLabels({ method, route })} ${h.count}`);
+      }
     }
     for (const [name, g] of this.gauges) {
       out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`);
