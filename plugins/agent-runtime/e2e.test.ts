@@ -144,6 +144,17 @@ describe("a TypeScript agent project", () => {
     await until(async () => (await client.listSessions()).length === before);
   });
 
+  test("a session without invocations for inactiveAfterSeconds reads inactive, and the next invocation makes it active", async () => {
+    const quiet = await client.createSession("echo-agent");
+    const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+    await bunker.db.sql`UPDATE agent_sessions SET last_activity = ${twoMinutesAgo} WHERE session_id = ${quiet.sandboxId}`;
+    expect(await quiet.getStatus()).toBe("inactive");
+    expect((await client.listSessions()).find((s) => s.sandboxId === quiet.sandboxId)?.status).toBe("inactive");
+    await quiet.invoke({ prompt: "wake" });
+    expect(await quiet.getStatus()).toBe("active");
+    await quiet.close();
+  });
+
   test("an idle session is closed by the reaper", async () => {
     const idle = await client.createSession("echo-agent");
     await bunker.db.sql`UPDATE agent_sessions SET last_activity = ${"2000-01-01T00:00:00.000Z"} WHERE session_id = ${idle.sandboxId}`;

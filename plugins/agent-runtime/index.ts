@@ -26,6 +26,8 @@ export default definePlugin({
     sessionTimeoutSeconds: t.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
     /** Sessions without an invocation for this long are closed. */
     idleTimeoutSeconds: t.Integer({ minimum: 1, default: 600 }),
+    /** Sessions without an invocation for this long report status "inactive" until the next one (closed at idleTimeoutSeconds). */
+    inactiveAfterSeconds: t.Integer({ minimum: 1, default: 60 }),
     /** How often idle sessions are looked for. */
     reapIntervalSeconds: t.Integer({ minimum: 1, default: 30 }),
     /** Largest uploaded agent project archive. */
@@ -60,6 +62,7 @@ export default definePlugin({
       routesUrl: () => `${ctx.baseUrl}${ctx.prefix}`,
       defaultSessionTimeoutSeconds: ctx.config.sessionTimeoutSeconds,
       idleTimeoutSeconds: ctx.config.idleTimeoutSeconds,
+      inactiveAfterSeconds: ctx.config.inactiveAfterSeconds,
       bunkerRoot: resolve(import.meta.dir, "..", ".."),
       uploadsDir: join(ctx.dataDir, "projects"),
       maxArchiveBytes: ctx.config.maxArchiveMb * 1024 * 1024,

@@ -28,6 +28,8 @@ export interface AgentHostOptions {
   routesUrl: () => string;
   defaultSessionTimeoutSeconds: number;
   idleTimeoutSeconds: number;
+  /** An active session without an invocation for this long reads as "inactive" (until its next one). */
+  inactiveAfterSeconds: number;
   /** Where the agent process finds `bunker/agent` (the Bunker checkout). */
   bunkerRoot: string;
   /** Where uploaded agent projects are unpacked. */
@@ -72,16 +74,19 @@ export function createAgentHost(opts: AgentHostOptions) {
 
   const sessionView = (row: SessionRow): Session => {
     const t = Date.now();
+    const idleSeconds = (t - Date.parse(row.last_activity)) / 1000;
+    // Derived, not stored: the next invocation makes the session active again without a write.
+    const quiet = row.status === "active" && idleSeconds >= opts.inactiveAfterSeconds && !inFlight.has(row.session_id);
     const view: Session = {
       session_id: row.session_id,
       sandbox_id: row.session_id,
       template_id: row.template_id,
-      status: row.status,
+      status: quiet ? "inactive" : row.status,
       created_at: row.created_at,
       last_activity: row.last_activity,
       expires_at: row.expires_at,
       age_seconds: (t - Date.parse(row.created_at)) / 1000,
-      idle_seconds: (t - Date.parse(row.last_activity)) / 1000,
+      idle_seconds: idleSeconds,
       host_url: `${opts.routesUrl()}/sessions/${row.session_id}`,
     };
     if (row.error) view.error = row.error;
