@@ -1,7 +1,7 @@
 // End to end over a real port: deploy the example agents, run each in its own liteboxd sandbox (bubblewrap),
 // invoke them as JSON and as streams through the typed client, and close the sessions.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
@@ -224,6 +224,48 @@ describe("the liteboxd template behind an agent", () => {
     expect((await deploy("binary-agent", dir)).status.phase).toBe("deployed");
     await using session = await client.createSession("binary-agent");
     expect((await session.invoke({})).result).toEqual({ size: asset.byteLength, sha256: new Bun.CryptoHasher("sha256").update(asset).digest("hex") });
+  });
+});
+
+describe("npm dependencies of an agent project", () => {
+  const fixture = join(import.meta.dir, "fixtures", "deps-agent");
+
+  test("are installed at deploy without running scripts, and the agent imports them by name", async () => {
+    rmSync("/tmp/deps-agent-postinstall", { force: true });
+    const deployed = await deploy("deps-agent", fixture);
+    expect(deployed.status.phase).toBe("deployed");
+    await using session = await client.createSession("deps-agent");
+    expect((await session.invoke({ name: "ada" })).result).toEqual({ greeting: "hello, ada, from node_modules" });
+    expect(existsSync("/tmp/deps-agent-postinstall")).toBe(false);
+  });
+
+  test("a local dependency outside the project, or a workspace one, is refused with 400 INVALID_DEPENDENCY", async () => {
+    for (const [name, spec] of [["escape-agent", "file:../../../../../etc"], ["workspace-agent", "workspace:*"]] as const) {
+      const dir = join(tmp, name);
+      cpSync(fixture, dir, { recursive: true });
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+      pkg.dependencies.greeting = spec;
+      writeFileSync(join(dir, "package.json"), JSON.stringify(pkg));
+      const res = await fetch(`${bunker.baseUrl}/agent-runtime/agents/deploy`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: dir }),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("INVALID_DEPENDENCY");
+    }
+  });
+
+  test("a dependency that cannot be installed fails the deploy with 422 and bun's reason", async () => {
+    const dir = join(tmp, "broken-deps-agent");
+    cpSync(fixture, dir, { recursive: true });
+    rmSync(join(dir, "vendor", "greeting", "package.json"));
+    writeFileSync(join(dir, "agent.yaml"), readFileSync(join(dir, "agent.yaml"), "utf8").replace("name: deps-agent", "name: broken-deps-agent"));
+    const res = await fetch(`${bunker.baseUrl}/agent-runtime/agents/deploy`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: dir }),
+    });
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(res.status).toBe(422);
+    expect(body.error.code).toBe("DEPENDENCY_INSTALL_FAILED");
+    expect((await client.getTemplate("broken-deps-agent")).status).toBe("failed");
   });
 });
 

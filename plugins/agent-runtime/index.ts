@@ -15,6 +15,15 @@ declare module "bunker/core" {
   }
 }
 
+/** The server's npm registry settings, for `bun install` of agent dependencies (never a host written into the repo). */
+function registrySettings(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value && /^(npm_config_(registry|_auth.*|@.*:registry)|NPM_CONFIG_REGISTRY|BUN_CONFIG_REGISTRY|NPM_CONFIG_TOKEN|https?_proxy|HTTPS?_PROXY|NO_PROXY|no_proxy|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE)$/.test(key)) out[key] = value;
+  }
+  return out;
+}
+
 export default definePlugin({
   name: "agent-runtime",
   version: "0.1.0",
@@ -36,6 +45,10 @@ export default definePlugin({
     deployRoots: t.Array(t.String({ pattern: "^/" }), { default: [] }),
     /** Take agent project files that are not UTF-8 text (sent to liteboxd base64-encoded); off: such a deploy is a 400. */
     binaryFiles: t.Boolean({ default: true }),
+    /** Largest packed node_modules of an agent project (its package.json dependencies, installed at deploy). */
+    maxDependenciesMb: t.Integer({ minimum: 1, default: 64 }),
+    /** How long `bun install` of an agent project's dependencies may take. */
+    dependencyInstallTimeoutSeconds: t.Integer({ minimum: 1, default: 300 }),
   }),
   migrations,
   system: { apt: ["python3", "tar", "gzip"] },
@@ -67,6 +80,16 @@ export default definePlugin({
       uploadsDir: join(ctx.dataDir, "projects"),
       maxArchiveBytes: ctx.config.maxArchiveMb * 1024 * 1024,
       deployRoots: ctx.config.deployRoots.map((root) => (existsSync(root) ? realpathSync(root) : root)),
+      dependencies: {
+        workDir: join(ctx.dataDir, "builds"),
+        maxBytes: ctx.config.maxDependenciesMb * 1024 * 1024,
+        timeoutMs: ctx.config.dependencyInstallTimeoutSeconds * 1000,
+        isolation: () => {
+          const isolation = ctx.services.get("isolation");
+          return isolation?.status().available ? isolation : undefined;
+        },
+        env: registrySettings(process.env),
+      },
     });
     ctx.services.provide("agent-runtime.host", host);
     ctx.onStart(() => {

@@ -2,7 +2,8 @@
 // /ping answers), invocations proxied to the agent through the sandbox gateway without buffering.
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { isAbsolute, join, sep } from "node:path";
-import { BunkerError, badRequest, conflict, forbidden, notFound, unavailable, type Logger } from "bunker/core";
+import { BunkerError, badRequest, conflict, forbidden, notFound, unavailable, type IsolationService, type Logger } from "bunker/core";
+import { buildDependencies, type DependencyBuildOptions } from "./dependencies";
 import {
   AgentConfigError,
   cpuLimitCores,
@@ -37,6 +38,8 @@ export interface AgentHostOptions {
   maxArchiveBytes: number;
   /** Real paths path-deploys must lie under (empty: anywhere the server can read). */
   deployRoots: string[];
+  /** How a project's npm dependencies are installed at deploy time. */
+  dependencies: Omit<DependencyBuildOptions, "isolation"> & { isolation: () => IsolationService | undefined };
 }
 
 const now = () => new Date().toISOString();
@@ -167,6 +170,8 @@ export function createAgentHost(opts: AgentHostOptions) {
     let final: AgentStatus;
     try {
       const runtime = config.spec.runtime ?? {};
+      mkdirSync(opts.dependencies.workDir, { recursive: true });
+      const dependencies = await buildDependencies(dir, { ...opts.dependencies, isolation: opts.dependencies.isolation() });
       const agentConfig = { ...config, status: { ...building, phase: "deployed" as const, template_id: templateId, last_deployed: now() } };
       const built = await backend().createTemplate(owner, {
         name: templateId,
@@ -181,7 +186,9 @@ export function createAgentHost(opts: AgentHostOptions) {
         },
         readiness: { path: "/ping", port: AGENT_PORT, timeoutSeconds: runtime.timeout ?? 60 },
         metadata: { agent: agentConfig },
+        dependencies: dependencies?.archive,
       });
+      if (dependencies) log.info("agent dependencies installed", { template_id: templateId, packages: dependencies.packages, bytes: dependencies.archive.byteLength });
       final = agentConfig.status;
       await record({ template_version: built.version, size: built.size ?? null, build_time: (performance.now() - started) / 1000, error: null }, final);
     } catch (error) {

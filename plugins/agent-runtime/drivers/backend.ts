@@ -19,6 +19,8 @@ export interface AgentTemplateSpec {
   readiness: { path: "/ping"; port: number; timeoutSeconds: number };
   /** The whole agent.yaml (status included), kept as the template's agent metadata. */
   metadata: { agent: AgentConfig };
+  /** The project's installed npm dependencies (node_modules as a .tar.gz), unpacked before the command starts. */
+  dependencies?: Uint8Array;
 }
 
 export interface BackendTemplate {

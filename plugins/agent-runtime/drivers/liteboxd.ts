@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { BunkerError } from "bunker/core";
 import type { SandboxService, TemplateService, TemplateSpec } from "../../liteboxd/index";
+import { withDependencies } from "../dependencies";
 import { AGENT_PORT, type AgentSandboxBackend, type AgentTemplateSpec, type BackendSandboxState } from "./backend";
 
 export interface LiteboxdBackendOptions {
@@ -23,6 +24,8 @@ type TemplateFile = NonNullable<TemplateSpec["files"]>[number];
 const SKIPPED = new Set(["node_modules", ".git", ".venv", "__pycache__", ".bunker"]);
 /** How often liteboxd's readiness probe asks /ping while the agent starts (its period floor is 50 ms). */
 const PROBE_PERIOD_MS = 50;
+/** Relative to /workspace, inside .bunker (which project files never overwrite: SKIPPED). */
+const DEPENDENCY_ARCHIVE = ".bunker/dependencies.tgz";
 
 /** The project's files as liteboxd template files: UTF-8 text as is, anything else base64 when allowed. */
 function projectFiles(dir: string, maxBytes: number, binaryFiles: boolean): { files: TemplateFile[]; size: number } {
@@ -72,13 +75,18 @@ export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBa
       const { files, size } = projectFiles(spec.sourceDir, maxBytes, o.binaryFiles);
       const bunkerRoot = spec.env.BUNKER_ROOT ?? join(import.meta.dir, "..", "..", "..");
       files.push(...bunkerShim(bunkerRoot));
+      let command = spec.command;
+      if (spec.dependencies) {
+        files.push({ destination: `/workspace/${DEPENDENCY_ARCHIVE}`, content: Buffer.from(spec.dependencies).toString("base64"), encoding: "base64" });
+        command = withDependencies(command, DEPENDENCY_ARCHIVE);
+      }
       const { BUNKER_ROOT: _, ...env } = spec.env;
       const { path, port, timeoutSeconds } = spec.readiness;
       // liteboxd places the files before it starts the command (in /workspace), then probes until the startup
       // timeout: the sandbox is "running" once the agent answers /ping.
       const templateSpec: TemplateSpec = {
         image: "host",
-        command: spec.command,
+        command,
         resources: {
           cpu: spec.resources.cpus ? `${Math.round(spec.resources.cpus * 1000)}m` : "1000m",
           memory: `${spec.resources.memoryMb ?? 512}Mi`,
@@ -98,7 +106,7 @@ export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBa
       const wire = (await o.templates.exists(spec.name))
         ? await o.templates.update(spec.name, { ...fields, spec: templateSpec, changelog: `agent ${spec.metadata.agent.metadata.version}` }, owner)
         : await o.templates.create({ name: spec.name, ...fields, spec: templateSpec }, owner);
-      return { templateId: wire.name, version: wire.latestVersion, size };
+      return { templateId: wire.name, version: wire.latestVersion, size: size + (spec.dependencies?.byteLength ?? 0) };
     },
 
     async deleteTemplate(_owner, templateId) {

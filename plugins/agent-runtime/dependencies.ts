@@ -1,0 +1,113 @@
+// An agent project's npm dependencies, installed at deploy time (the "building" phase) and shipped with its template
+// as one archive that the sandbox unpacks into /workspace/node_modules before the agent starts. The template stays
+// self-contained: no host path is shared with the sandbox, and a session never touches a registry.
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { badRequest, BunkerError, type IsolationService } from "bunker/core";
+
+export interface DependencyBuild {
+  /** node_modules as a gzipped tar. */
+  archive: Uint8Array;
+  /** The top-level packages installed, `name@spec`. */
+  packages: string[];
+}
+
+export interface DependencyBuildOptions {
+  /** Scratch space for the install (removed afterwards). */
+  workDir: string;
+  maxBytes: number;
+  timeoutMs: number;
+  /** Runs the install in a sandbox when present: only the staged copy of the project is visible to it. */
+  isolation?: IsolationService;
+  /** Registry settings passed on to `bun install` (NPM_CONFIG_REGISTRY and the like). */
+  env: Record<string, string>;
+}
+
+/** Provided by the host inside every agent sandbox, so never installed. */
+const PROVIDED = (name: string) => name === "bunker" || name.startsWith("@bunker/");
+const LOCAL_SPEC = /^(file:|link:|\.{0,2}\/)/;
+
+/** The dependencies to install: package.json's `dependencies` minus what the host provides. Local specs must stay
+ * inside the project (an uploaded project must not pull server files into its sandbox); workspaces are refused. */
+export function projectDependencies(projectDir: string): Record<string, string> {
+  const path = join(projectDir, "package.json");
+  if (!existsSync(path)) return {};
+  let pkg: { dependencies?: Record<string, unknown> };
+  try {
+    pkg = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw badRequest(`${path}: not valid JSON (${(error as Error).message})`, undefined, "INVALID_PACKAGE_JSON");
+  }
+  const wanted: Record<string, string> = {};
+  const root = realpathSync(projectDir);
+  for (const [name, spec] of Object.entries(pkg.dependencies ?? {})) {
+    if (PROVIDED(name)) continue;
+    if (typeof spec !== "string") throw badRequest(`package.json: dependencies.${name} must be a string`, undefined, "INVALID_DEPENDENCY");
+    if (spec.startsWith("workspace:")) {
+      throw badRequest(`package.json: dependencies.${name}: workspace dependencies cannot be installed in an agent sandbox`, { name, spec }, "INVALID_DEPENDENCY");
+    }
+    if (LOCAL_SPEC.test(spec)) {
+      const target = resolve(root, spec.replace(/^(file:|link:)/, ""));
+      const real = existsSync(target) ? realpathSync(target) : target;
+      const inside = relative(root, real);
+      if (inside.startsWith("..") || isAbsolute(inside)) {
+        throw badRequest(`package.json: dependencies.${name}: ${spec} points outside the project`, { name, spec }, "INVALID_DEPENDENCY");
+      }
+    }
+    wanted[name] = spec;
+  }
+  return wanted;
+}
+
+/** Installs the project's production dependencies (no lifecycle scripts) into a staged copy; null when it has none. */
+export async function buildDependencies(projectDir: string, o: DependencyBuildOptions): Promise<DependencyBuild | null> {
+  const dependencies = projectDependencies(projectDir);
+  if (Object.keys(dependencies).length === 0) return null;
+  const stage = mkdtempSync(join(o.workDir, "deps-"));
+  try {
+    cpSync(projectDir, stage, { recursive: true, filter: (src) => !/(^|\/)(node_modules|\.git)$/.test(src) });
+    // The server user's registry settings (mirror, CA, tokens) unless the project brings its own .npmrc: HOME is the
+    // stage below, and the install never sees the server's home.
+    const userNpmrc = join(homedir(), ".npmrc");
+    if (!existsSync(join(stage, ".npmrc")) && existsSync(userNpmrc)) cpSync(userNpmrc, join(stage, ".npmrc"));
+    const pkg = JSON.parse(readFileSync(join(stage, "package.json"), "utf8"));
+    // Only what will be installed: no scripts, no dev dependencies, and not the host-provided `bunker`.
+    writeFileSync(join(stage, "package.json"), JSON.stringify({ name: pkg.name ?? "agent", private: true, type: pkg.type, dependencies }));
+    // In a sandbox, the `bun` on PATH (as the agent's own command uses): the server's binary may sit in a masked path.
+    const argv = [o.isolation ? "bun" : process.execPath, "install", "--production", "--ignore-scripts", "--no-save", "--no-progress"];
+    const env = { ...o.env, HOME: stage, BUN_INSTALL_CACHE_DIR: join(stage, ".bun-cache"), PATH: "/usr/local/bin:/usr/bin:/bin" };
+    const outcome = o.isolation
+      ? await o.isolation.run({
+          argv, cwd: stage, env, network: true, timeoutMs: o.timeoutMs, limits: { memoryMb: 2048 },
+          mounts: [{ host: stage, sandbox: stage, writable: true }],
+        })
+      : await runDirect(argv, stage, env, o.timeoutMs);
+    if (outcome.timedOut) throw new BunkerError(504, "DEPENDENCY_INSTALL_TIMEOUT", `bun install took longer than ${o.timeoutMs / 1000} s`);
+    if (outcome.exitCode !== 0) {
+      const tail = `${outcome.stdout}\n${outcome.stderr}`.trim().split("\n").slice(-15).join("\n");
+      throw new BunkerError(422, "DEPENDENCY_INSTALL_FAILED", `bun install failed (exit ${outcome.exitCode}): ${tail}`, { dependencies });
+    }
+    const tar = Bun.spawn(["tar", "-cz", "-f", "-", "-C", join(stage, "node_modules"), "."], { stdout: "pipe", stderr: "pipe" });
+    const [archive, stderr, code] = await Promise.all([new Response(tar.stdout).bytes(), new Response(tar.stderr).text(), tar.exited]);
+    if (code !== 0) throw new Error(`packing node_modules failed: ${stderr.trim()}`);
+    if (archive.byteLength > o.maxBytes) {
+      throw new BunkerError(413, "DEPENDENCIES_TOO_LARGE", `the installed dependencies pack to ${archive.byteLength} bytes; the limit is ${o.maxBytes} (agent-runtime config maxDependenciesMb)`, { bytes: archive.byteLength, limit: o.maxBytes });
+    }
+    return { archive, packages: Object.entries(dependencies).map(([name, spec]) => `${name}@${spec}`) };
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+async function runDirect(argv: string[], cwd: string, env: Record<string, string>, timeoutMs: number) {
+  const proc = Bun.spawn(argv, { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, exitCode, timedOut: proc.signalCode === "SIGKILL" };
+}
+
+/** The agent's command, preceded by unpacking its dependencies into /workspace/node_modules (next to the `bunker`
+ * shim the template places there). */
+export function withDependencies(command: string[], archivePath: string): string[] {
+  return ["/bin/sh", "-c", `mkdir -p node_modules && tar -xzf "$0" -C node_modules && rm -f "$0" && exec "$@"`, archivePath, ...command];
+}
