@@ -10,10 +10,12 @@ let second: { sandbox_id: string; display: string };
 
 beforeAll(async () => {
   b = await startBunker({ requireIsolation: true }, undefined, [liteboxd]);
-  [first, second] = await Promise.all([
-    b.json("POST", "/desktops", { screen_width: 800, screen_height: 600 }).then((r) => r.body),
-    b.json("POST", "/desktops", { screen_width: 800, screen_height: 600, allow_internet_access: true }).then((r) => r.body),
-  ]);
+  const create = async (body: Record<string, unknown>) => {
+    const r = await b.json("POST", "/desktops", { screen_width: 800, screen_height: 600, ...body });
+    if (r.status !== 201) throw new Error(`creating a desktop failed: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  [first, second] = await Promise.all([create({}), create({ allow_internet_access: true })]);
 });
 
 afterAll(async () => {

@@ -54,6 +54,17 @@ function hasDefaultRoute(pid: number): boolean | undefined {
   }
 }
 
+/** True once bwrap has set up the namespace's loopback (127.0.0.1 is in its routing table). bwrap does this before it
+ * reads --block-fd, and slirp4netns --configure touches lo too: started earlier, the two race, and bwrap dies with
+ * "loopback: Failed RTM_NEWADDR" (most network sandboxes started side by side with cgroup limits). */
+function loopbackConfigured(pid: number): true | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/net/fib_trie`, "utf8").includes("127.0.0.1") || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A pipe whose read end slirp4netns watches (`--exit-fd`): it sees EOF, and exits, when this process dies. */
 function lifelinePipe(stateDir: string): { readFd: number; writeFd: number } {
   const path = join(stateDir, `exit-${crypto.randomUUID()}`);
@@ -68,6 +79,7 @@ function lifelinePipe(stateDir: string): { readFd: number; writeFd: number } {
 /** Wires the sandbox started as `launcherPid` to slirp4netns; resolves once tap0 is up with a function that stops it. */
 export async function attachSlirp(launcherPid: number, slirpPath: string, stateDir: string, timeoutMs = 5000): Promise<() => void> {
   const child = await poll("the sandbox's namespaces", () => childOf(launcherPid), timeoutMs);
+  await poll("the sandbox's loopback", () => loopbackConfigured(child), timeoutMs);
   const lifeline = lifelinePipe(stateDir);
   const slirp = Bun.spawn(
     [slirpPath, "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp", "--exit-fd=3",
