@@ -166,7 +166,7 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
       if (responseValue instanceof Response) {
         status = responseValue.status;
         try {
-          if (responseValue.headers.get("x-request-id") !== id) responseValue.headers.set("x-request-id", id);
+          responseValue.headers.set("x-request-id", id);
         } catch {
           // Immutable headers (a proxied fetch() response): re-wrap without copying the body.
           replaced = new Response(responseValue.body, responseValue);
@@ -176,9 +176,7 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
       metrics.observeRequest(request.method, route || "unmatched", status, (performance.now() - start) / 1000);
       return replaced;
     })
-    // The hottest route builds its one Headers with the request id in it; mapResponse sees it is there already.
-    .get("/health", ({ request, set }) =>
-      new Response(health.body(), { headers: { ...JSON_HEADERS, "x-request-id": requestIdOf(request, set as Tracked) } }))
+    .get("/health", () => new Response(health.body(), { headers: JSON_HEADERS }))
     .get("/readyz", async ({ set }) => {
       if (state !== "ready") {
         set.status = 503;
