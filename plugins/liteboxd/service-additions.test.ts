@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBunker, definePlugin, t, type Bunker, type BunkerServices } from "bunker/core";
-import liteboxd from "./index";
+import type { Bunker, BunkerServices } from "bunker/core";
+import { startWithServices } from "./testdata/with-services";
 import type { InteractiveProcess } from "./drivers/types";
 import { eventually } from "../../test/support/eventually";
 
@@ -15,22 +15,8 @@ let sandboxes: BunkerServices["liteboxd.sandboxes"];
 let templates: BunkerServices["liteboxd.templates"];
 const OWNER = "alice";
 
-const consumer = definePlugin({
-  name: "consumer",
-  version: "0.0.1",
-  dependsOn: ["liteboxd"],
-  config: t.Object({}),
-  setup(ctx) {
-    ctx.onStart(() => {
-      sandboxes = ctx.services.require("liteboxd.sandboxes");
-      templates = ctx.services.require("liteboxd.templates");
-    });
-  },
-});
-
 beforeAll(async () => {
-  bunker = await createBunker({ builtins: false, plugins: [liteboxd, consumer], config: { dataDir, log: { level: "silent" }, server: { port: 0 }, plugins: { liteboxd: { warmPool: 1 } } } });
-  await bunker.listen();
+  ({ bunker, sandboxes, templates } = await startWithServices(dataDir, { warmPool: 1 }));
   await templates.create({ name: "plain", spec: { image: "host" } }, OWNER);
 });
 afterAll(async () => {

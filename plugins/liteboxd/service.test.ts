@@ -3,29 +3,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBunker, definePlugin, t, type Bunker, type BunkerServices } from "bunker/core";
-import liteboxd from "./index";
+import type { Bunker, BunkerServices } from "bunker/core";
+import { startWithServices } from "./testdata/with-services";
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-service-"));
 let bunker: Bunker;
 let sandboxes: BunkerServices["liteboxd.sandboxes"];
 
-// A consumer plugin, the way agent-runtime would be written: it lists liteboxd in dependsOn and requires the service.
-const consumer = definePlugin({
-  name: "consumer",
-  version: "0.0.1",
-  dependsOn: ["liteboxd"],
-  config: t.Object({}),
-  setup(ctx) {
-    ctx.onStart(() => {
-      sandboxes = ctx.services.require("liteboxd.sandboxes");
-    });
-  },
-});
-
 beforeAll(async () => {
-  bunker = await createBunker({ builtins: false, plugins: [liteboxd, consumer], config: { dataDir, log: { level: "silent" }, server: { port: 0 } } });
-  await bunker.listen();
+  ({ bunker, sandboxes } = await startWithServices(dataDir));
   const res = await fetch(`${bunker.baseUrl}/api/v1/templates`, {
     method: "POST",
     headers: { "content-type": "application/json" },

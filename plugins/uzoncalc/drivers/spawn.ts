@@ -15,16 +15,14 @@ function workerEnv(): Record<string, string> {
   };
 }
 
+/** A plain child or an isolated one, seen the same way by the executor (killed outright: a worker holds no state). */
+function asWorker(proc: Pick<WorkerProcess, "stdin" | "stdout" | "stderr" | "exited"> & { kill(signal: "SIGKILL"): void }): WorkerProcess {
+  return { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited, kill: () => proc.kill("SIGKILL") };
+}
+
 export function childProcessSpawner(): WorkerSpawner {
   return () => {
-    const proc = Bun.spawn([process.execPath, WORKER_PATH], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: workerEnv() });
-    return {
-      stdin: proc.stdin,
-      stdout: proc.stdout,
-      stderr: proc.stderr,
-      exited: proc.exited,
-      kill: () => proc.kill("SIGKILL"),
-    } satisfies WorkerProcess;
+    return asWorker(Bun.spawn([process.execPath, WORKER_PATH], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: workerEnv() }));
   };
 }
 
@@ -51,12 +49,6 @@ export function sandboxSpawner(isolation: IsolationService, options: SandboxOpti
       limits: { memoryMb: options.memoryMb, pids: 64 },
     });
     if (!proc.stdin) throw new Error("the isolation service gave the worker no stdin");
-    return {
-      stdin: proc.stdin,
-      stdout: proc.stdout,
-      stderr: proc.stderr,
-      exited: proc.exited,
-      kill: () => proc.kill("SIGKILL"),
-    } satisfies WorkerProcess;
+    return asWorker({ ...proc, stdin: proc.stdin, kill: (signal) => proc.kill(signal) });
   };
 }
