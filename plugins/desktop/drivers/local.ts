@@ -5,9 +5,9 @@ import { chownSync, existsSync, lstatSync, statSync, mkdirSync, mkdtempSync, rea
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Framebuffer } from "./framebuffer";
-import { releaseDisplay, startXvfb, stopGracefully } from "./xvfb";
+import { releaseDisplay, startXvfb } from "./xvfb";
 import { writeOpenboxConfig } from "./openbox";
-import { runTool, waitFor } from "./process";
+import { runTool, stopGracefully, waitFor } from "./process";
 import { DesktopSandbox, SANDBOX_HOME, type SpawnedProcess } from "./sandbox";
 import { ApplicationNotFound, PathOutsideHome, type CommandResult, type DesktopDriver, type DesktopHandle, type DesktopSpec, type Frame, type MouseButton, type ScrollDirection, type StreamEndpoint, type WindowGeometry } from "./types";
 

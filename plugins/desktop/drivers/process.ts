@@ -49,3 +49,14 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined> | T 
     delay = Math.min(delay * 2, 50);
   }
 }
+
+/** Asks an X process to exit, and kills it if it has not within a second. Never SIGKILL first: Xvfb removes its
+ * socket on SIGTERM, and x11vnc frees its SysV shared-memory segments (killed, it leaks ~27 per viewer until the
+ * kernel's 4096-segment limit is reached and every later viewer fails with "shmget: No space left on device"). */
+export async function stopGracefully(proc: Bun.Subprocess) {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 1_000);
+  await proc.exited;
+  clearTimeout(timer);
+}

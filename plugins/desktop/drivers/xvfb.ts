@@ -58,17 +58,6 @@ export function releaseDisplay(n: number) {
   rmSync(lockPath(n), { force: true });
 }
 
-/** Asks an X process to exit, and kills it if it has not within a second. Never SIGKILL first: Xvfb removes its
- * socket on SIGTERM, and x11vnc frees its SysV shared-memory segments (killed, it leaks ~27 per viewer until the
- * kernel's 4096-segment limit is reached and every later viewer fails with "shmget: No space left on device"). */
-export async function stopGracefully(proc: Bun.Subprocess) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  proc.kill("SIGTERM");
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 1_000);
-  await proc.exited;
-  clearTimeout(timer);
-}
-
 export async function startXvfb(spec: DesktopSpec, fbDir: string, timeoutMs: number): Promise<{ xvfb: Bun.Subprocess; display: number }> {
   const abstract = abstractDisplays();
   let n = FIRST_DISPLAY;
