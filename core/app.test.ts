@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { eventually } from "../test/support/eventually";
 import { startPostgres, type TestPostgres } from "../test/support/postgres";
 import { createBunker, type Bunker } from "./app";
 
@@ -127,13 +128,26 @@ describe("metrics", () => {
     for (let i = 0; i < 3; i++) await fetch(`${url}/hello/greet/user${i}`);
     await fetch(`${url}/hello/notes/missing`);
     await fetch(`${url}/nowhere`);
-    await Bun.sleep(20);
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toContain('bunker_http_requests_total{method="GET",route="/hello/greet/:name",status="200"} 3');
     expect(text).toContain('bunker_http_requests_total{method="GET",route="/hello/notes/:id",status="404"} 1');
     expect(text).toContain('bunker_http_requests_total{method="GET",route="unmatched",status="404"} 1');
     expect(text).toMatch(/bunker_http_request_duration_seconds_count\{method="GET",route="\/hello\/greet\/:name"\} 3/);
     await b.stop();
+  });
+});
+
+describe("shutdown", () => {
+  test("a request still running at server.shutdownTimeoutMs is cut off, and stop() returns within the budget", async () => {
+    const b = await boot({ server: { port: 0, shutdownTimeoutMs: 300 } });
+    const { url } = await b.listen();
+    const stuck = fetch(`${url}/hello/slow?ms=5000`).then((r) => r.status, () => "cut off");
+    await eventually(() => (b.app.server?.pendingRequests ?? 0) > 0, "the slow request to be in flight");
+    const started = performance.now();
+    await b.stop();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(await stuck).toBe("cut off");
+    expect(b.state).toBe("stopped");
   });
 });
 

@@ -6,6 +6,13 @@ export interface Principal {
   userId: string;
   /** null when the server runs open (loopback, no keys). */
   keyId: string | null;
+  /** An admin key sees and manages every user's objects. */
+  admin?: boolean;
+}
+
+/** Whether `principal` may see or change an object owned by `owner`: its owner, or an admin. */
+export function canAccess(principal: Principal, owner: string): boolean {
+  return principal.admin === true || principal.userId === owner;
 }
 
 export interface ApiKeyInfo {

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { eventually } from "../test/support/eventually";
 import { startServer } from "../test/support/server";
 
 const CLI = resolve(import.meta.dir, "cli.ts");
@@ -24,12 +25,12 @@ function cli(args: string[], dataDir: string) {
 describe("graceful drain on SIGTERM", () => {
   test("the in-flight request completes, a new one is refused, the process exits 0", async () => {
     const dir = mkdtempSync(join(tmp, "drain-"));
-    const { proc, url } = await startServer(["--config", writeConfig(dir)]);
+    const { proc, url, logs } = await startServer(["--config", writeConfig(dir)]);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const inFlight = fetch(`${url}/hello/slow?ms=1500`);
-    await Bun.sleep(200);
+    await eventually(() => logs.some((l) => l.includes('"slow request started"')), "the slow request to reach its handler");
     proc.kill("SIGTERM");
-    await Bun.sleep(100);
+    await eventually(() => logs.some((l) => l.includes('"msg":"draining"')), "the server to start draining");
     const late = await fetch(`${url}/hello/greet/late`).then((r) => r.status, () => "refused");
     expect([503, "refused"]).toContain(late);
     const res = await inFlight;
@@ -64,6 +65,12 @@ describe("bunker keys", () => {
     }
     expect(cli(["keys", "revoke", id], dir).code).toBe(1);
   }, 30_000);
+
+  test("help lists the commands plugins declare, with their plugin", () => {
+    const p = Bun.spawnSync([process.execPath, CLI, "help"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, BUNKER_CONFIG: "" } });
+    expect(p.exitCode).toBe(0);
+    expect(p.stdout.toString()).toMatch(/^ {2}agent +work with an agent project.*\(plugin agent-runtime\)$/m);
+  });
 
   test("an invalid config stops the server with exit code 78 and a message naming the field", () => {
     const dir = mkdtempSync(join(tmp, "bad-"));

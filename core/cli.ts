@@ -1,37 +1,70 @@
 #!/usr/bin/env bun
-// `bunker` command: serve, and manage API keys. Subcommands of other packages register in COMMANDS.
+// `bunker` command: serve, manage API keys, and the commands plugins declare (`definePlugin({ commands })`).
 import { parseArgs } from "node:util";
 import { createBunker } from "./app";
-import { ConfigError, loadCoreConfig, readConfigFile, applyEnv } from "./config";
-import { ApiKeyStore, authMigrations } from "./auth";
-import { migrate, openDatabase } from "./db";
-import { isAbsolute, join, resolve } from "node:path";
+import { ApiKeyStore } from "./auth";
+import { discoverPlugins, loadConfiguration, openCoreDatabase, type FoundPlugin } from "./boot";
+import { ConfigError } from "./config";
+import { migrate, type Database } from "./db";
+import type { CommandHelpers, PluginCommand } from "./plugin";
 
-const USAGE = `usage: bunker <command> [options]
+const CORE_USAGE = `usage: bunker <command> [options]
 
 commands:
   serve [--config FILE]                      start the server (default command)
   keys create --user ID [--name NAME]        create an API key (printed once)
   keys list                                  list keys (never the secrets)
   keys revoke ID                             revoke a key
-  agent configure|deploy|invoke|dev          work with an agent project (bunker agent --help)
-options:
+  help [COMMAND]                             this text, or a plugin command's usage`;
+
+const CORE_OPTIONS = `options:
   --config FILE   bunker.yaml to read (default ./bunker.yaml, or BUNKER_CONFIG)
   --json          machine-readable output (keys)`;
+
+const CORE_COMMANDS = new Set(["serve", "keys", "help", "--help", "-h"]);
+/** Config errors exit with EX_CONFIG, as sysexits(3) has it. */
+const EXIT_CONFIG = 78;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`bunker: ${message}\n`);
   process.exit(code);
 }
 
-async function serve(configFile?: string) {
-  let bunker;
+interface DeclaredCommand extends PluginCommand {
+  name: string;
+  plugin: FoundPlugin;
+}
+
+/** Commands of every installed plugin; two claiming one name (or a core command's) is an error naming both. */
+async function pluginCommands(configFile: string | undefined): Promise<Map<string, DeclaredCommand>> {
+  const commands = new Map<string, DeclaredCommand>();
+  for (const plugin of await discoverPlugins({ configFile })) {
+    for (const [name, command] of Object.entries(plugin.def.commands ?? {})) {
+      if (CORE_COMMANDS.has(name)) throw new ConfigError(`plugin "${plugin.def.name}" declares command "${name}", which is the core's`);
+      const taken = commands.get(name);
+      if (taken) throw new ConfigError(`plugins "${taken.plugin.def.name}" and "${plugin.def.name}" both declare command "${name}"`);
+      commands.set(name, { ...command, name, plugin });
+    }
+  }
+  return commands;
+}
+
+function usage(commands: Map<string, DeclaredCommand>): string {
+  const listed = [...commands.values()].map((c) => `  ${c.name.padEnd(41)}  ${c.summary} (plugin ${c.plugin.def.name})`);
+  return [CORE_USAGE, ...(listed.length ? ["\nplugin commands:", ...listed] : []), CORE_OPTIONS].join("\n");
+}
+
+async function withConfigErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
-    bunker = await createBunker({ configFile });
+    return await work();
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 78);
+    if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG);
     throw err;
   }
+}
+
+async function serve(configFile?: string) {
+  const bunker = await withConfigErrors(() => createBunker({ configFile }));
   process.on("unhandledRejection", (reason) => bunker.log.error("unhandled rejection", { error: reason }));
   const { url } = await bunker.listen();
   bunker.log.info("listening", { url, docs: `${url}/docs` });
@@ -49,11 +82,7 @@ async function serve(configFile?: string) {
 }
 
 async function keysCommand(args: string[], configFile: string | undefined, json: boolean) {
-  const file = readConfigFile(configFile ?? process.env.BUNKER_CONFIG);
-  const config = loadCoreConfig(applyEnv(file.config, process.env, new Map()));
-  const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(file.baseDir, config.dataDir);
-  const db = openDatabase({ url: config.databaseUrl, sqlitePath: join(dataDir, "bunker.db") });
-  await migrate(db, "core", authMigrations);
+  const db = await withConfigErrors(async () => openCoreDatabase(await loadConfiguration({ configFile })));
   const store = new ApiKeyStore(db);
   const { values, positionals } = parseArgs({ args, options: { user: { type: "string" }, name: { type: "string" } }, allowPositionals: true });
   const [sub, id] = positionals;
@@ -72,7 +101,7 @@ async function keysCommand(args: string[], configFile: string | undefined, json:
       if (!(await store.revoke(id))) fail(`no active key with id ${id}`, 1);
       if (json) console.log(JSON.stringify({ revoked: id }));
       else console.log(`revoked ${id}`);
-    } else fail(`unknown keys command "${sub ?? ""}"\n${USAGE}`);
+    } else fail(`unknown keys command "${sub ?? ""}"\n${CORE_USAGE}`);
   } catch (err) {
     fail((err as Error).message, 1);
   } finally {
@@ -80,26 +109,60 @@ async function keysCommand(args: string[], configFile: string | undefined, json:
   }
 }
 
-/** Subcommands that live outside the core, loaded only when used. */
-export const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
-  agent: async (args) => (await import("../create-agent/cli/agent.ts")).agentCommand(args),
-};
+/** Runs a plugin's command with the helpers it is promised; the database it opens is closed afterwards. */
+async function runPluginCommand(command: DeclaredCommand, args: string[], configFile: string | undefined): Promise<number> {
+  const opened: Database[] = [];
+  const helpers: CommandHelpers = {
+    plugin: command.plugin.def.name,
+    cwd: process.cwd(),
+    env: process.env,
+    configFile,
+    out: (text) => void process.stdout.write(`${text}\n`),
+    err: (text) => void process.stderr.write(`${text}\n`),
+    async openDatabase() {
+      const db = await openCoreDatabase(await loadConfiguration({ configFile }));
+      opened.push(db);
+      await migrate(db, command.plugin.def.name, command.plugin.def.migrations ?? []);
+      return db;
+    },
+  };
+  try {
+    return (await command.run(args, helpers)) ?? 0;
+  } finally {
+    for (const db of opened) await db.close();
+  }
+}
 
-export async function main(argv = process.argv.slice(2)) {
-  const configAt = argv.indexOf("--config");
-  const configFile = configAt >= 0 ? argv[configAt + 1] : undefined;
-  if (configAt >= 0 && !configFile) fail("--config needs a file path");
-  const rest = configAt >= 0 ? [...argv.slice(0, configAt), ...argv.slice(configAt + 2)] : argv;
-  const [command = "serve", ...tail] = rest;
-  // Extra commands get their arguments untouched (their own --json and --config).
-  const extra = COMMANDS[command];
-  if (extra) return extra(argv.slice(argv.indexOf(command) + 1));
-  const json = rest.includes("--json");
-  const args = tail.filter((a) => a !== "--json");
-  if (command === "help" || command === "--help" || command === "-h") return console.log(USAGE);
-  if (command === "serve") return serve(configFile);
-  if (command === "keys") return keysCommand(args, configFile, json);
-  fail(`unknown command "${command}"\n${USAGE}`);
+/** `--config FILE` anywhere for the core's commands; for a plugin's command only before its name (what follows is
+ * the command's own). */
+function splitConfig(args: string[]): { configFile?: string; rest: string[] } {
+  const at = args.indexOf("--config");
+  if (at < 0) return { rest: args };
+  const configFile = args[at + 1];
+  if (!configFile) fail("--config needs a file path");
+  return { configFile, rest: [...args.slice(0, at), ...args.slice(at + 2)] };
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const nameAt = argv.findIndex((a, i) => !a.startsWith("--config") && argv[i - 1] !== "--config");
+  const command = argv[nameAt] ?? "serve";
+  if (command === "serve" || command === "keys") {
+    const { configFile, rest } = splitConfig(argv);
+    if (command === "serve") return serve(configFile);
+    const args = rest.slice(rest.indexOf("keys") + 1);
+    return keysCommand(args.filter((a) => a !== "--json"), configFile, args.includes("--json"));
+  }
+  const { configFile } = splitConfig(nameAt < 0 ? argv : argv.slice(0, nameAt));
+  const args = nameAt < 0 ? [] : argv.slice(nameAt + 1);
+  const commands = await withConfigErrors(() => pluginCommands(configFile));
+  if (command === "help" || command === "--help" || command === "-h") {
+    const about = args[0] ? commands.get(args[0]) : undefined;
+    if (args[0] && !about) fail(`unknown command "${args[0]}"\n${usage(commands)}`);
+    return console.log(about ? about.usage : usage(commands));
+  }
+  const declared = commands.get(command);
+  if (!declared) fail(`unknown command "${command}"\n${usage(commands)}`);
+  process.exit(await runPluginCommand(declared, args, configFile));
 }
 
 if (import.meta.main) await main();

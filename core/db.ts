@@ -2,7 +2,7 @@
 import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { BunkerError } from "./errors";
+import { coreErrors } from "./errors";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -74,9 +74,9 @@ export async function migrate(db: Database, owner: string, migrations: readonly 
   const ids = new Set<number>();
   for (const m of migrations) {
     if (!Number.isInteger(m.id) || m.id < 1) {
-      throw new BunkerError(500, "INVALID_MIGRATION", `${owner}: migration "${m.name}" needs a positive integer id`);
+      throw coreErrors.INVALID_MIGRATION(`${owner}: migration "${m.name}" needs a positive integer id`);
     }
-    if (ids.has(m.id)) throw new BunkerError(500, "INVALID_MIGRATION", `${owner}: migration id ${m.id} is used twice`);
+    if (ids.has(m.id)) throw coreErrors.INVALID_MIGRATION(`${owner}: migration id ${m.id} is used twice`);
     ids.add(m.id);
   }
   await db.sql.unsafe(MIGRATIONS_TABLE);
@@ -93,7 +93,7 @@ export async function migrate(db: Database, owner: string, migrations: readonly 
         else await tx.unsafe(typeof m.up === "string" ? m.up : m.up[db.dialect]);
       });
     } catch (err) {
-      throw new BunkerError(500, "MIGRATION_FAILED", `${owner}: migration ${m.id} "${m.name}" failed: ${(err as Error).message}`);
+      throw coreErrors.MIGRATION_FAILED(`${owner}: migration ${m.id} "${m.name}" failed: ${(err as Error).message}`);
     }
     done.push(m.id);
   }

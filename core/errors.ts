@@ -40,3 +40,36 @@ export const unavailable = (message: string, details?: Record<string, unknown>, 
 export function errorResponse(error: BunkerError, requestId?: string, headers?: HeadersInit): Response {
   return Response.json(error.toBody(requestId), { status: error.status, headers });
 }
+
+export type ErrorFactory = (message: string, details?: Record<string, unknown>) => BunkerError;
+export type ErrorCodes<T extends Record<string, number>> = { readonly [K in keyof T]: ErrorFactory } & {
+  /** The table itself (code → HTTP status), for docs and tests. */
+  readonly table: Readonly<T>;
+};
+
+/** A plugin's error codes, written once with their HTTP status and used by name:
+ * `const errors = defineErrors({ TEMPLATE_NOT_FOUND: 404 }); throw errors.TEMPLATE_NOT_FOUND("…")`.
+ * Codes are stable wire values: SCREAMING_SNAKE_CASE, one per distinct condition (no synonyms). */
+export function defineErrors<const T extends Record<string, number>>(table: T): ErrorCodes<T> {
+  const out: Record<string, unknown> = { table: Object.freeze({ ...table }) };
+  for (const [code, status] of Object.entries(table)) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(code)) throw new Error(`defineErrors: code "${code}" must be SCREAMING_SNAKE_CASE`);
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`defineErrors: ${code} has status ${status}; use 400–599`);
+    out[code] = (message: string, details?: Record<string, unknown>) => new BunkerError(status, code, message, details);
+  }
+  return out as ErrorCodes<T>;
+}
+
+/** The core's own codes: what the request pipeline, auth and migrations answer with. */
+export const coreErrors = defineErrors({
+  VALIDATION_FAILED: 400,
+  INVALID_BODY: 400,
+  /** A framework error with a 4xx status of its own; rendered with that status. */
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  ROUTE_NOT_FOUND: 404,
+  INTERNAL_ERROR: 500,
+  INVALID_MIGRATION: 500,
+  MIGRATION_FAILED: 500,
+  SHUTTING_DOWN: 503,
+});

@@ -1,5 +1,5 @@
 // Per-request plumbing shared by the kernel's hooks: request ids, paths, error mapping.
-import { BunkerError } from "./errors";
+import { coreErrors, type BunkerError } from "./errors";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -46,5 +46,5 @@ export function validationError(error: unknown): BunkerError {
   }));
   const first = fields[0];
   const message = first ? `invalid ${where}: ${first.field}: ${first.message}` : `invalid ${where}`;
-  return new BunkerError(400, "VALIDATION_FAILED", message, { in: where, fields });
+  return coreErrors.VALIDATION_FAILED(message, { in: where, fields });
 }

@@ -1,6 +1,15 @@
 // The isolation contract: how any plugin runs untrusted code. The liteboxd plugin provides it (bubblewrap);
 // other plugins resolve it at use time with ctx.services.get("isolation") and say so in /health when it is absent.
 
+/** Every sandbox an isolation service starts has the server's own Bun binary here (read-only), wherever the host
+ * installed it (npx's cache and ~/.bun are under /root, which sandboxes never see). `bun`/`bunx` resolve through
+ * SANDBOX_BIN_DIR, which heads the sandbox's default PATH. Run Bun code in a sandbox with this path, never with
+ * `process.execPath` (a host path). */
+export const SANDBOX_BIN_DIR = "/bunker/bin";
+export const SANDBOX_BUN = `${SANDBOX_BIN_DIR}/bun`;
+/** The PATH a sandbox starts with (a spec's env may replace it). */
+export const SANDBOX_PATH = `${SANDBOX_BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+
 export interface IsolationMount {
   /** Absolute path on the host. */
   host: string;

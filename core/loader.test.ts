@@ -1,10 +1,18 @@
 import { describe, expect, test } from "bun:test";
 import { t } from "elysia";
 import { createBunker } from "./app";
+import type { Database } from "./db";
 import { definePlugin, type PluginDefinition } from "./plugin";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "../test/support/eventually";
+
+declare module "./services" {
+  interface BunkerServices {
+    "provider.clock": { now(): number };
+  }
+}
 
 const tmp = mkdtempSync(join(tmpdir(), "bunker-loader-"));
 
@@ -67,15 +75,40 @@ describe("plugin order", () => {
   test("a service provided by one plugin is available to its dependant", async () => {
     let got: unknown;
     const provider = plugin("provider", [], { setup: (ctx) => ctx.services.provide("provider.clock", { now: () => 42 }) });
-    const consumer = plugin("consumer", ["provider"], { setup: (ctx) => void (got = (ctx.services.require("provider.clock") as { now(): number }).now()) });
+    const consumer = plugin("consumer", ["provider"], { setup: (ctx) => void (got = ctx.services.require("provider.clock").now()) });
     const bunker = await boot([consumer, provider]);
     expect(got).toBe(42);
     await bunker.stop();
   });
 
   test("requiring a service nobody provides fails setup with a message naming it", async () => {
-    const consumer = plugin("consumer", [], { setup: (ctx) => void ctx.services.require("nobody.here") });
+    const consumer = plugin("consumer", [], { setup: (ctx) => void ctx.services.require("nobody.here" as never) });
     await expect(boot([consumer])).rejects.toThrow(/plugin "consumer" requires service "nobody.here"/);
+  });
+
+  test("a plugin whose setup throws is named, and what boot opened before it is closed", async () => {
+    const events: string[] = [];
+    let signal: AbortSignal | undefined;
+    let db: Database | undefined;
+    const first = plugin("first", [], {
+      setup: (ctx) => {
+        signal = ctx.signal;
+        db = ctx.db;
+        ctx.onStop(() => void events.push("first stopped"));
+        ctx.background("tick", () => void events.push("tick ran"), { intervalMs: 10, runAtStart: true });
+      },
+    });
+    const broken = plugin("broken", ["first"], {
+      setup: (ctx) => {
+        ctx.onStop(() => void events.push("broken closed what it opened"));
+        throw new Error("no licence file");
+      },
+    });
+    const dataDir = mkdtempSync(join(tmp, "setup-fails-"));
+    await expect(boot([first, broken], { dataDir })).rejects.toThrow('plugin "broken" failed in setup: no licence file');
+    expect(events).toEqual(["broken closed what it opened", "first stopped"]);
+    expect(signal?.aborted).toBe(true);
+    await expect(db!.ping()).rejects.toThrow(/closed/i);
   });
 });
 
@@ -131,9 +164,7 @@ describe("plugin runtime", () => {
     });
     const bunker = await createBunker({ builtins: false, plugins: [flaky], config: { dataDir: tmp }, env: {}, logSink: (l) => lines.push(l) });
     await bunker.start();
-    const deadline = Date.now() + 5_000;
-    while (runs < 3 && Date.now() < deadline) await Bun.sleep(10);
-    expect(runs).toBeGreaterThanOrEqual(3);
+    await eventually(() => runs >= 3, "three runs of the failing task", 5_000);
     expect((await bunker.handle(new Request("http://localhost/health"))).status).toBe(200);
     const failures = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "background task failed");
     expect(failures[0]).toMatchObject({ level: "error", plugin: "flaky", task: "tick", error: { message: "tick 1 failed" } });

@@ -53,6 +53,33 @@ export interface PluginContext<TConfig> {
   healthWarning(key: string, message: string | null): void;
 }
 
+/** What the `bunker` command hands a plugin's command. */
+export interface CommandHelpers {
+  /** The plugin that declares the command. */
+  readonly plugin: string;
+  readonly cwd: string;
+  readonly env: Record<string, string | undefined>;
+  /** The server's config file from `bunker --config FILE`, when given (else BUNKER_CONFIG or ./bunker.yaml apply). */
+  readonly configFile?: string;
+  /** Writes a line to stdout. */
+  out(text: string): void;
+  /** Writes a line to stderr. */
+  err(text: string): void;
+  /** The server's database (from its config) with the core's and this plugin's migrations applied; closed when the
+   * command returns. For commands that work on the server's data while it is stopped. */
+  openDatabase(): Promise<Database>;
+}
+
+/** A subcommand of `bunker`, e.g. `bunker agent …`: listed in `bunker help` with its plugin. */
+export interface PluginCommand {
+  /** One line for `bunker help`. */
+  summary: string;
+  /** Shown by `bunker help <name>` (the command itself answers its own --help). */
+  usage: string;
+  /** Gets the arguments after the command name, untouched; returns the exit status (nothing means 0). */
+  run(args: string[], helpers: CommandHelpers): Promise<number | void> | number | void;
+}
+
 export interface PluginDefinition<TSchema extends TObject = TObject> {
   name: string;
   version: string;
@@ -63,6 +90,9 @@ export interface PluginDefinition<TSchema extends TObject = TObject> {
   config: TSchema;
   migrations?: readonly Migration[];
   system?: SystemRequirements;
+  /** Subcommands of `bunker` by name. Keep their imports lazy (`await import(...)` in run) so the server and other
+   * commands do not load them. */
+  commands?: Record<string, PluginCommand>;
   setup(ctx: PluginContext<Static<TSchema>>): AnyElysia | void | Promise<AnyElysia | void>;
 }
 
@@ -71,6 +101,9 @@ export const PLUGIN_MARK = Symbol.for("bunker.plugin");
 export function definePlugin<TSchema extends TObject>(def: PluginDefinition<TSchema>): PluginDefinition<TSchema> {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) {
     throw new Error(`definePlugin: name "${def.name}" must be lowercase letters, digits and dashes`);
+  }
+  for (const command of Object.keys(def.commands ?? {})) {
+    if (!/^[a-z][a-z0-9-]*$/.test(command)) throw new Error(`definePlugin: ${def.name}: command "${command}" must be lowercase letters, digits and dashes`);
   }
   return Object.assign(def, { [PLUGIN_MARK]: true });
 }

@@ -3,12 +3,13 @@ import type { AnyElysia } from "elysia";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { migrate, type Database } from "./db";
-import type { BunkerError } from "./errors";
 import type { ResolvedPlugin } from "./loader";
 import type { Logger } from "./logger";
 import type { MetricsRegistry } from "./metrics";
 import type { BackgroundTaskOptions, PluginContext } from "./plugin";
-import type { createServiceRegistry } from "./services";
+import type { ErrorFormat } from "./pipeline";
+import { remaining, within } from "./server";
+import type { ServiceDirectory } from "./services";
 
 export type PluginState = "loaded" | "starting" | "running" | "failed" | "stopping" | "stopped";
 
@@ -17,12 +18,12 @@ export interface KernelHandles {
   log: Logger;
   dataDir: string;
   metrics: MetricsRegistry;
-  services: ReturnType<typeof createServiceRegistry>;
+  services: ServiceDirectory;
   signal: AbortSignal;
   debug: boolean;
   baseUrl: () => string;
   addPublicPaths(patterns: string[]): void;
-  setErrorFormat(format: (error: BunkerError, requestId: string, request: Request) => Response): void;
+  setErrorFormat(format: ErrorFormat): void;
   setHealthWarning(key: string, message: string | null): void;
 }
 
@@ -32,9 +33,13 @@ export interface PluginRuntime {
   readonly routes: AnyElysia | null;
   start(): Promise<void>;
   startBackground(): void;
-  stop(): Promise<void>;
+  /** Stops its timers, waits for running tasks until deadline (epoch ms), then runs its stop hooks in reverse. */
+  stop(deadline?: number): Promise<void>;
   describe(): Record<string, unknown>;
 }
+
+/** How long stop() waits for running background tasks when no deadline is given. */
+const DEFAULT_TASK_WAIT_MS = 5_000;
 
 export async function createPluginRuntime(plugin: ResolvedPlugin, k: KernelHandles): Promise<PluginRuntime> {
   const { def } = plugin;
@@ -69,11 +74,23 @@ export async function createPluginRuntime(plugin: ResolvedPlugin, k: KernelHandl
     healthWarning: (key, message) => k.setHealthWarning(key, message),
   };
 
+  const runStopHooks = async () => {
+    for (const fn of [...stopHooks].reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.error("stop hook failed", { error: err });
+      }
+    }
+  };
+
   if (def.migrations?.length) await ctx.migrate(def.migrations);
   let routes: AnyElysia | null = null;
   try {
     routes = (await def.setup(ctx as never)) ?? null;
   } catch (err) {
+    // What setup opened before it threw (and registered a stop hook for) is closed before boot gives up.
+    await runStopHooks();
     throw new Error(`plugin "${def.name}" failed in setup: ${(err as Error).message}`, { cause: err });
   }
 
@@ -114,18 +131,14 @@ export async function createPluginRuntime(plugin: ResolvedPlugin, k: KernelHandl
         } else runTask(t.name, t.fn);
       }
     },
-    async stop() {
+    async stop(deadline = Date.now() + DEFAULT_TASK_WAIT_MS) {
       if (state === "stopped") return;
       state = "stopping";
       for (const t of timers) clearInterval(t);
-      await Promise.race([Promise.allSettled([...running]), Bun.sleep(5_000)]);
-      for (const fn of [...stopHooks].reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          log.error("stop hook failed", { error: err });
-        }
+      if ((await within(Promise.allSettled([...running]), remaining(deadline))) === "timeout" && running.size) {
+        log.warn("background tasks still running at shutdown", { tasks: running.size });
       }
+      await runStopHooks();
       state = "stopped";
     },
     describe: () => ({

@@ -4,17 +4,25 @@
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface BunkerServices {}
 
-type Key = keyof BunkerServices extends never ? string : keyof BunkerServices | string;
-type ServiceOf<K> = K extends keyof BunkerServices ? BunkerServices[K] : unknown;
+/** Only declared names: a misspelled service name is a compile error, not a runtime "no plugin provides". */
+export type ServiceName = keyof BunkerServices;
 
 export interface ServiceRegistry {
-  provide<K extends Key>(name: K, service: ServiceOf<K>): void;
-  require<K extends Key>(name: K): ServiceOf<K>;
-  get<K extends Key>(name: K): ServiceOf<K> | undefined;
-  has(name: string): boolean;
+  provide<K extends ServiceName>(name: K, service: BunkerServices[K]): void;
+  require<K extends ServiceName>(name: K): BunkerServices[K];
+  get<K extends ServiceName>(name: K): BunkerServices[K] | undefined;
+  has(name: ServiceName): boolean;
 }
 
-export function createServiceRegistry(ownerOf = new Map<string, string>(), store = new Map<string, unknown>()) {
+export interface ServiceDirectory {
+  /** The registry one plugin sees: what it provides is recorded under its name. */
+  forPlugin(plugin: string): ServiceRegistry;
+  list(): Array<{ name: string; plugin: string }>;
+}
+
+export function createServiceRegistry(): ServiceDirectory {
+  const ownerOf = new Map<string, string>();
+  const store = new Map<string, unknown>();
   const forPlugin = (plugin: string): ServiceRegistry => ({
     provide(name, service) {
       const owner = ownerOf.get(name);

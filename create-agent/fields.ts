@@ -1,7 +1,7 @@
 // The answers a project is made from, checked with agent.yaml's own rules (agent-runtime's AgentConfigSchema),
 // so a prompt, a flag and `bunker agent configure` all refuse the same values with the same words.
 import { extname } from "node:path";
-import { agentConfigIssues, type AgentConfig } from "../plugins/agent-runtime/agent-config.ts";
+import { agentConfigIssues, type AgentConfig } from "./agent-config";
 import type { TemplateInfo } from "./templates";
 
 export interface AgentFields {

@@ -2,8 +2,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { loadAgentConfig } from "../plugins/agent-runtime/agent-config.ts";
-import { createAgent, freePort, run, TempDirs, testEnv, waitFor } from "./test-support";
+import { loadAgentConfig } from "./agent-config";
+import { eventually } from "../test/support/eventually";
+import { createAgent, freePort, quietly, run, TempDirs, testEnv } from "./test-support";
 
 const temp = new TempDirs();
 let cwd: string;
@@ -83,7 +84,7 @@ describe("scaffolding the Python template", () => {
     const agent = Bun.spawn(["python3", "agent.py"], { cwd: dir, env: { ...env, BUNKER_AGENT_PORT: String(port), BUNKER_AGENT_HOST: "127.0.0.1" }, stdout: "ignore", stderr: "pipe" });
     try {
       const base = `http://127.0.0.1:${port}`;
-      const ping = await waitFor(async () => (await fetch(`${base}/ping`)).json(), "the python agent's /ping");
+      const ping = await eventually(() => quietly(async () => (await fetch(`${base}/ping`)).json()), "the python agent's /ping", 15_000);
       expect(ping.status).toBe("Healthy");
 
       const answer = await fetch(`${base}/invocations`, { method: "POST", body: JSON.stringify({ prompt: "hello python" }) });

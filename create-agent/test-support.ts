@@ -1,76 +1,10 @@
-// Shared by the create-agent tests: run the real commands as subprocesses in temp dirs, with a known git identity.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// Shared by the create-agent tests: run the scaffolder as a subprocess in temp dirs, with a known git identity.
 import { join } from "node:path";
+import { run } from "../test/support/processes";
+
+export { freePort, quietly, run, TempDirs, testEnv, type Run } from "../test/support/processes";
 
 export const CREATE_AGENT = join(import.meta.dir, "index.ts");
-export const AGENT_CLI = join(import.meta.dir, "cli", "agent.ts");
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export class TempDirs {
-  private readonly dirs: string[] = [];
-  make(prefix = "create-agent-"): string {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    this.dirs.push(dir);
-    return dir;
-  }
-  cleanup(): void {
-    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** An environment whose git identity is known (and no system git config), so defaults are predictable. */
-export function testEnv(home: string, email: string | null = "tester@example.com"): Record<string, string> {
-  const gitconfig = join(home, "gitconfig");
-  writeFileSync(gitconfig, email ? `[user]\n\tname = Tester\n\temail = ${email}\n[init]\n\tdefaultBranch = main\n` : "");
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("BUNKER_")) env[k] = v;
-  return { ...env, HOME: home, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: "1", NO_COLOR: "1" };
-}
-
-export async function run(argv: string[], options: { cwd: string; env: Record<string, string>; stdin?: string }): Promise<Run> {
-  const proc = Bun.spawn(argv, {
-    cwd: options.cwd,
-    env: options.env,
-    stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  return { code, stdout, stderr };
-}
 
 export const createAgent = (args: string[], options: { cwd: string; env: Record<string, string> }) =>
   run([process.execPath, CREATE_AGENT, ...args], options);
-
-export const agentCli = (args: string[], options: { cwd: string; env: Record<string, string>; stdin?: string }) =>
-  run([process.execPath, AGENT_CLI, ...args], options);
-
-/** Polls until check returns a value (not undefined/false) or the deadline passes. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < end) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await Bun.sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
-}
-
-/** A port nobody listens on right now. */
-export function freePort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
-}

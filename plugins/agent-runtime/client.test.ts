@@ -36,7 +36,7 @@ describe("network errors", () => {
     const probe = Bun.serve({ port: 0, fetch: () => new Response("") });
     const port = probe.port;
     probe.stop(true); // nothing listens there now
-    const client = new AgentRuntimeClient({ apiKey: "k", baseUrl: `http://127.0.0.1:${port}`, config: { maxRetries: 2, retryDelay: 0.01 } });
+    const client = new AgentRuntimeClient({ apiKey: "k", baseUrl: `http://127.0.0.1:${port}`, config: { maxRetries: 2, retryDelayMs: 10 } });
     const started = performance.now();
     const error = await client.listSessions().catch((e) => e);
     expect(error).toBeInstanceOf(NetworkError);

@@ -19,18 +19,19 @@ export interface ClientConfig {
   baseUrl?: string;
   /** Where the agent-runtime plugin is mounted (default /agent-runtime). */
   prefix?: string;
-  /** Seconds per request (streams: until the response starts). */
-  timeout?: number;
+  /** Milliseconds per request (streams: until the response starts); default 300 000. */
+  timeoutMs?: number;
   /** Retries after network errors (never after an HTTP answer). */
   maxRetries?: number;
-  /** First backoff in seconds; doubles each retry. */
-  retryDelay?: number;
+  /** First backoff in milliseconds (default 1000); doubles each retry. */
+  retryDelayMs?: number;
 }
 
 export interface AgentRuntimeClientOptions {
   apiKey?: string;
   baseUrl?: string;
-  timeout?: number;
+  /** Milliseconds per request; overrides config.timeoutMs. */
+  timeoutMs?: number;
   config?: ClientConfig;
 }
 
@@ -45,7 +46,7 @@ interface RequestOptions {
   method?: string;
   body?: unknown;
   operation: Operation;
-  timeout?: number;
+  timeoutMs?: number;
   headers?: Record<string, string>;
 }
 
@@ -54,10 +55,10 @@ const toBody = (request: InvocationRequest) => (typeof request === "string" ? { 
 export class AgentRuntimeClient {
   readonly baseUrl: string;
   readonly prefix: string;
-  readonly timeout: number;
+  readonly timeoutMs: number;
   private readonly apiKey: string;
   private readonly maxRetries: number;
-  private readonly retryDelay: number;
+  private readonly retryDelayMs: number;
 
   constructor(options: AgentRuntimeClientOptions = {}) {
     const apiKey = options.apiKey ?? process.env.BUNKER_API_KEY;
@@ -66,9 +67,9 @@ export class AgentRuntimeClient {
     const config = options.config ?? {};
     this.baseUrl = (options.baseUrl ?? config.baseUrl ?? process.env.BUNKER_BASE_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
     this.prefix = (config.prefix ?? "/agent-runtime").replace(/\/+$/, "");
-    this.timeout = options.timeout ?? config.timeout ?? 300;
+    this.timeoutMs = options.timeoutMs ?? config.timeoutMs ?? 300_000;
     this.maxRetries = config.maxRetries ?? 3;
-    this.retryDelay = config.retryDelay ?? 1;
+    this.retryDelayMs = config.retryDelayMs ?? 1_000;
   }
 
   // ---- sessions ----
@@ -134,11 +135,11 @@ export class AgentRuntimeClient {
   // ---- one-shot invocations ----
 
   /** Invokes the agent: in the given session, or in a fresh one the host creates and closes. */
-  async invokeAgent(templateId: string, request: InvocationRequest, options: { sandboxId?: string; timeout?: number } = {}): Promise<InvocationResponse> {
+  async invokeAgent(templateId: string, request: InvocationRequest, options: { sandboxId?: string; timeoutMs?: number } = {}): Promise<InvocationResponse> {
     const path = options.sandboxId
       ? `/sessions/${encodeURIComponent(options.sandboxId)}/invocations`
       : `/templates/${encodeURIComponent(templateId)}/invocations`;
-    return this.json<InvocationResponse>(path, { method: "POST", body: toBody(request), operation: "invoke", timeout: options.timeout });
+    return this.json<InvocationResponse>(path, { method: "POST", body: toBody(request), operation: "invoke", timeoutMs: options.timeoutMs });
   }
 
   /** Streams the agent's chunks (parsed JSON of each SSE data frame); breaking out of the loop disconnects. */
@@ -180,10 +181,10 @@ export class AgentRuntimeClient {
     const url = `${this.baseUrl}${this.prefix}${path}`;
     const headers: Record<string, string> = { authorization: `Bearer ${this.apiKey}`, ...options.headers };
     if (options.body !== undefined) headers["content-type"] = "application/json";
-    const seconds = options.timeout ?? this.timeout;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new NetworkError(`${options.method ?? "GET"} ${path} timed out after ${seconds}s`)), seconds * 1000);
+      const timer = setTimeout(() => controller.abort(new NetworkError(`${options.method ?? "GET"} ${path} timed out after ${timeoutMs} ms`)), timeoutMs);
       try {
         const response = await fetch(url, {
           method: options.method ?? "GET",
@@ -206,7 +207,7 @@ export class AgentRuntimeClient {
         if (attempt >= this.maxRetries) {
           throw new NetworkError(`${options.method ?? "GET"} ${url} failed: ${(error as Error).message}`, { cause: error });
         }
-        await Bun.sleep(this.retryDelay * 1000 * 2 ** attempt);
+        await Bun.sleep(this.retryDelayMs * 2 ** attempt);
       }
     }
   }
@@ -310,11 +311,11 @@ export class SandboxSession implements AsyncDisposable {
     return `/sessions/${encodeURIComponent(this.info.session_id)}${suffix}`;
   }
 
-  invoke(request: InvocationRequest, options?: { stream?: false; timeout?: number }): Promise<InvocationResponse>;
+  invoke(request: InvocationRequest, options?: { stream?: false; timeoutMs?: number }): Promise<InvocationResponse>;
   invoke(request: InvocationRequest, options: { stream: true }): AsyncGenerator<unknown>;
-  invoke(request: InvocationRequest, options: { stream?: boolean; timeout?: number } = {}): Promise<InvocationResponse> | AsyncGenerator<unknown> {
+  invoke(request: InvocationRequest, options: { stream?: boolean; timeoutMs?: number } = {}): Promise<InvocationResponse> | AsyncGenerator<unknown> {
     if (options.stream) return this.client.stream(this.path("/invocations"), toBody(request));
-    return this.client.json<InvocationResponse>(this.path("/invocations"), { method: "POST", body: toBody(request), operation: "invoke", timeout: options.timeout });
+    return this.client.json<InvocationResponse>(this.path("/invocations"), { method: "POST", body: toBody(request), operation: "invoke", timeoutMs: options.timeoutMs });
   }
 
   async ping(): Promise<PingResponse> {

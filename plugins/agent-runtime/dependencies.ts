@@ -4,7 +4,7 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { badRequest, BunkerError, type IsolationService } from "bunker/core";
+import { badRequest, BunkerError, SANDBOX_BUN, SANDBOX_PATH, type IsolationService } from "bunker/core";
 
 export interface DependencyBuild {
   /** node_modules as a gzipped tar. */
@@ -74,9 +74,9 @@ export async function buildDependencies(projectDir: string, o: DependencyBuildOp
     const pkg = JSON.parse(readFileSync(join(stage, "package.json"), "utf8"));
     // Only what will be installed: no scripts, no dev dependencies, and not the host-provided `bunker`.
     writeFileSync(join(stage, "package.json"), JSON.stringify({ name: pkg.name ?? "agent", private: true, type: pkg.type, dependencies }));
-    // In a sandbox, the `bun` on PATH (as the agent's own command uses): the server's binary may sit in a masked path.
-    const argv = [o.isolation ? "bun" : process.execPath, "install", "--production", "--ignore-scripts", "--no-save", "--no-progress"];
-    const env = { ...o.env, HOME: stage, BUN_INSTALL_CACHE_DIR: join(stage, ".bun-cache"), PATH: "/usr/local/bin:/usr/bin:/bin" };
+    // In a sandbox, the server's Bun as the isolation service binds it (its host path is masked there).
+    const argv = [o.isolation ? SANDBOX_BUN : process.execPath, "install", "--production", "--ignore-scripts", "--no-save", "--no-progress"];
+    const env = { ...o.env, HOME: stage, BUN_INSTALL_CACHE_DIR: join(stage, ".bun-cache"), PATH: o.isolation ? SANDBOX_PATH : "/usr/local/bin:/usr/bin:/bin" };
     const outcome = o.isolation
       ? await o.isolation.run({
           argv, cwd: stage, env, network: true, timeoutMs: o.timeoutMs, limits: { memoryMb: 2048 },

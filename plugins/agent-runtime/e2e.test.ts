@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import liteboxd from "../liteboxd/index";
-import { loadAgentConfig } from "./agent-config";
+import { loadAgentConfig } from "bunker/agent-config";
 import { AgentRuntimeClient, InvocationError, SandboxCreationError, SessionNotFoundError, TemplateNotFoundError, type SandboxSession } from "./client";
 import agentRuntime from "./index";
 
@@ -48,7 +48,7 @@ beforeAll(async () => {
     },
   });
   await bunker.listen();
-  client = new AgentRuntimeClient({ apiKey: "open-mode", baseUrl: bunker.baseUrl, timeout: 60, config: { maxRetries: 0 } });
+  client = new AgentRuntimeClient({ apiKey: "open-mode", baseUrl: bunker.baseUrl, timeoutMs: 60_000, config: { maxRetries: 0 } });
 });
 
 afterAll(async () => {

@@ -1,19 +1,18 @@
 // agent-runtime: hosts agents (AgentCore contract) in liteboxd sandboxes, one sandbox per session.
-// The app agent authors import is agent.ts ("bunker/agent"); the typed client is client.ts.
+// The app agent authors import is agent.ts ("bunker/agent"); the typed client is client.ts; other plugins use the
+// service described in contract.ts; `bunker agent …` is cli/.
 import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { definePlugin, t } from "bunker/core";
 import type { AgentSandboxBackend } from "./drivers/backend";
 import { createLiteboxdBackend } from "./drivers/liteboxd";
 import { agentRoutes } from "./routes";
-import { createAgentHost, type AgentHost } from "./service";
+import { createAgentHost } from "./service";
 import { createStore, migrations } from "./store";
+import { AGENT_USAGE } from "./cli/usage";
+import "./contract"; // declares the "agent-runtime.host" service
 
-declare module "bunker/core" {
-  interface BunkerServices {
-    "agent-runtime.host": AgentHost;
-  }
-}
+export type { AgentHost } from "./contract";
 
 /** The server's npm registry settings, for `bun install` of agent dependencies (never a host written into the repo). */
 function registrySettings(env: Record<string, string | undefined>): Record<string, string> {
@@ -52,6 +51,14 @@ export default definePlugin({
   }),
   migrations,
   system: { apt: ["python3", "tar", "gzip"] },
+  commands: {
+    agent: {
+      summary: "work with an agent project: configure, deploy, invoke, dev",
+      usage: AGENT_USAGE,
+      // Loaded on use: the server never needs the command line's modules.
+      run: async (args) => (await import("./cli/agent")).runAgentCommand(args),
+    },
+  },
   async setup(ctx) {
     const store = createStore(ctx.db);
     let backend: AgentSandboxBackend | undefined;

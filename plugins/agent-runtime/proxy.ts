@@ -1,5 +1,5 @@
 // Proxying to an agent: which headers cross, bounded streamed request bodies, and a pass-through body that never buffers.
-import { BunkerError } from "bunker/core";
+import { errors } from "./errors";
 import { SESSION_HEADER } from "./runtime/context";
 
 /** Headers the caller may pass on to the agent (never the caller's Bunker credentials). */
@@ -11,7 +11,7 @@ export const MAX_INVOCATION_BYTES = 16 * 1024 * 1024;
 /** Invocation bodies up to this size with a Content-Length are forwarded in one piece instead of streamed. */
 export const SMALL_BODY_BYTES = 64 * 1024;
 
-const tooLarge = (limit: number) => new BunkerError(413, "PAYLOAD_TOO_LARGE", `Invocations are limited to ${limit} bytes`);
+const tooLarge = (limit: number) => errors.PAYLOAD_TOO_LARGE(`Invocations are limited to ${limit} bytes`);
 
 /**
  * The caller's request body as a stream for the agent (never read into memory here), cut off with a 413 once it

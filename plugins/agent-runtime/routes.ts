@@ -6,7 +6,7 @@ import {
   ListTemplatesQuerySchema,
   RefreshBodySchema,
 } from "./schema";
-import type { AgentHost } from "./service";
+import type { AgentHost } from "./contract";
 
 const idParams = t.Object({ id: t.String({ minLength: 1, maxLength: 128 }) });
 

@@ -1,6 +1,6 @@
 // The host's wire contract (TypeBox): sessions, templates, deploys. The client imports the types only.
 import { type Static, Type } from "@sinclair/typebox";
-import { AgentConfigSchema, AgentStatusSchema } from "./agent-config";
+import { AgentConfigSchema, AgentStatusSchema } from "bunker/agent-config";
 
 export const SessionStatus = Type.Union([
   Type.Literal("active"),

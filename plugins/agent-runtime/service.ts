@@ -2,7 +2,8 @@
 // /ping answers), invocations proxied to the agent through the sandbox gateway without buffering.
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { isAbsolute, join, sep } from "node:path";
-import { BunkerError, badRequest, conflict, forbidden, notFound, unavailable, type IsolationService, type Logger } from "bunker/core";
+import { BunkerError, type IsolationService, type Logger } from "bunker/core";
+import { errors } from "./errors";
 import { buildDependencies, type DependencyBuildOptions } from "./dependencies";
 import {
   AgentConfigError,
@@ -13,10 +14,11 @@ import {
   writeAgentConfig,
   type AgentConfig,
   type AgentStatus,
-} from "./agent-config";
+} from "bunker/agent-config";
 import { AGENT_PORT, type AgentSandboxBackend } from "./drivers/backend";
 import { boundedBody, FORWARDED, MAX_INVOCATION_BYTES, passThrough, RETURNED, SMALL_BODY_BYTES } from "./proxy";
 import { BUNKER_SESSION_HEADER, REQUEST_ID_HEADER, SESSION_HEADER } from "./runtime/context";
+import type { AgentHost } from "./contract";
 import type { AgentTemplate, DeployResult, Session } from "./schema";
 import type { AgentStore, SessionRow, TemplateRow } from "./store";
 
@@ -46,16 +48,22 @@ const now = () => new Date().toISOString();
 const plusSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 const randomId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 
-export function createAgentHost(opts: AgentHostOptions) {
+/** What the plugin itself drives besides the contract: the idle-session reaper. */
+export interface AgentHostLifecycle extends AgentHost {
+  /** Closes sessions idle past the idle timeout or past their TTL, marks vanished sandboxes; returns how many closed. */
+  reap(): Promise<number>;
+}
+
+export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
   const { store, log } = opts;
   /** Answers still streaming, per session. */
   const inFlight = new Map<string, number>();
 
   const backend = (): AgentSandboxBackend => {
     const b = opts.backend();
-    if (!b) throw unavailable("Agent sessions need the liteboxd plugin's sandboxes, which are not loaded", undefined, "SANDBOXES_UNAVAILABLE");
+    if (!b) throw errors.SANDBOXES_UNAVAILABLE("Agent sessions need the liteboxd plugin's sandboxes, which are not loaded");
     const status = b.status();
-    if (!status.available) throw unavailable(`Sandboxes are unavailable: ${status.reason ?? "unknown reason"}`, undefined, "SANDBOXES_UNAVAILABLE");
+    if (!status.available) throw errors.SANDBOXES_UNAVAILABLE(`Sandboxes are unavailable: ${status.reason ?? "unknown reason"}`);
     return b;
   };
 
@@ -98,25 +106,25 @@ export function createAgentHost(opts: AgentHostOptions) {
 
   async function ownTemplate(owner: string, id: string): Promise<TemplateRow> {
     const row = await store.getTemplate(id);
-    if (!row || row.owner !== owner) throw notFound(`Template ${id} not found`, { template_id: id }, "TEMPLATE_NOT_FOUND");
+    if (!row || row.owner !== owner) throw errors.TEMPLATE_NOT_FOUND(`Template ${id} not found`, { template_id: id });
     return row;
   }
 
   async function ownSession(owner: string, id: string): Promise<SessionRow> {
     const row = await store.getSession(id);
     if (!row || row.owner !== owner || row.status === "closed") {
-      throw notFound(`Session ${id} not found`, { session_id: id }, "SESSION_NOT_FOUND");
+      throw errors.SESSION_NOT_FOUND(`Session ${id} not found`, { session_id: id });
     }
     return row;
   }
 
   /** Path deploys read server files as the server: only inside deployRoots when any are configured. */
   function checkDeployPath(path: string): void {
-    if (!isAbsolute(path)) throw badRequest(`path ${path} must be absolute`, undefined, "INVALID_PATH");
+    if (!isAbsolute(path)) throw errors.INVALID_PATH(`path ${path} must be absolute`);
     if (opts.deployRoots.length === 0 || !existsSync(path)) return;
     const real = realpathSync(path);
     if (!opts.deployRoots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))) {
-      throw forbidden(`path ${path} is outside the directories agents may be deployed from`, { deployRoots: opts.deployRoots }, "PATH_NOT_ALLOWED");
+      throw errors.PATH_NOT_ALLOWED(`path ${path} is outside the directories agents may be deployed from`, { deployRoots: opts.deployRoots });
     }
   }
 
@@ -130,16 +138,16 @@ export function createAgentHost(opts: AgentHostOptions) {
     try {
       config = await loadAgentConfig(input.path);
     } catch (error) {
-      if (error instanceof AgentConfigError) throw badRequest(error.message, { issues: error.issues }, "INVALID_AGENT_CONFIG");
+      if (error instanceof AgentConfigError) throw errors.INVALID_AGENT_CONFIG(error.message, { issues: error.issues });
       throw error;
     }
     const dir = input.path.endsWith(".yaml") || input.path.endsWith(".yml") ? join(input.path, "..") : input.path;
     if (!existsSync(join(dir, config.spec.entrypoint))) {
-      throw badRequest(`${join(dir, "agent.yaml")}: spec.entrypoint: ${config.spec.entrypoint} does not exist in the project`, undefined, "INVALID_AGENT_CONFIG");
+      throw errors.INVALID_AGENT_CONFIG(`${join(dir, "agent.yaml")}: spec.entrypoint: ${config.spec.entrypoint} does not exist in the project`);
     }
     const templateId = input.template_id ?? config.metadata.name;
     const existing = await store.getTemplate(templateId);
-    if (existing && existing.owner !== owner) throw conflict(`Template ${templateId} belongs to another user`, { template_id: templateId }, "TEMPLATE_TAKEN");
+    if (existing && existing.owner !== owner) throw errors.TEMPLATE_TAKEN(`Template ${templateId} belongs to another user`, { template_id: templateId });
     const started = performance.now();
     const status: AgentStatus = { phase: "pending", build_id: randomId("build") };
     const row: TemplateRow = {
@@ -197,7 +205,7 @@ export function createAgentHost(opts: AgentHostOptions) {
       await record({ error: message }, final);
       log.warn("agent deploy failed", { template_id: templateId, error: message });
       if (error instanceof BunkerError) throw error;
-      throw new BunkerError(502, "DEPLOY_FAILED", `Deploying ${templateId} failed: ${message}`, { status: final });
+      throw errors.DEPLOY_FAILED(`Deploying ${templateId} failed: ${message}`, { status: final });
     }
     // The seed's CLI keeps status in agent.yaml; a read-only project simply keeps it in the database.
     await writeAgentConfig(dir, { ...config, status: final }).catch((e) => log.debug("agent.yaml not updated", { error: String(e) }));
@@ -206,7 +214,7 @@ export function createAgentHost(opts: AgentHostOptions) {
 
   /** Unpacks an uploaded .tar.gz project (GNU tar drops absolute and ".." member names) and deploys it. */
   async function deployArchive(owner: string, archive: ReadableStream<Uint8Array> | null, templateId?: string): Promise<DeployResult> {
-    if (!archive) throw badRequest("Send the agent project as a .tar.gz request body", undefined, "ARCHIVE_REQUIRED");
+    if (!archive) throw errors.ARCHIVE_REQUIRED("Send the agent project as a .tar.gz request body");
     const dir = join(opts.uploadsDir, randomId("project"));
     mkdirSync(dir, { recursive: true });
     const tar = Bun.spawn(["tar", "-xz", "-f", "-", "-C", dir, "--no-same-owner", "--no-same-permissions"], {
@@ -220,13 +228,13 @@ export function createAgentHost(opts: AgentHostOptions) {
         size += chunk.byteLength;
         if (size > opts.maxArchiveBytes) {
           tar.kill();
-          throw new BunkerError(413, "ARCHIVE_TOO_LARGE", `Agent archives are limited to ${opts.maxArchiveBytes} bytes`);
+          throw errors.ARCHIVE_TOO_LARGE(`Agent archives are limited to ${opts.maxArchiveBytes} bytes`);
         }
         tar.stdin.write(chunk);
       }
       await tar.stdin.end();
       const code = await tar.exited;
-      if (code !== 0) throw badRequest(`Could not unpack the archive: ${(await new Response(tar.stderr).text()).trim()}`, undefined, "INVALID_ARCHIVE");
+      if (code !== 0) throw errors.INVALID_ARCHIVE(`Could not unpack the archive: ${(await new Response(tar.stderr).text()).trim()}`);
       // An archive may wrap the project in one top-level folder.
       const entries = readdirSync(dir);
       const root = !existsSync(join(dir, "agent.yaml")) && entries.length === 1 && existsSync(join(dir, entries[0]!, "agent.yaml")) ? join(dir, entries[0]!) : dir;
@@ -249,7 +257,7 @@ export function createAgentHost(opts: AgentHostOptions) {
 
   async function createSession(owner: string, input: { template_id: string; timeout_seconds?: number; env_vars?: Record<string, string> }): Promise<Session> {
     const tpl = await ownTemplate(owner, input.template_id);
-    if (tpl.phase !== "deployed") throw conflict(`Template ${tpl.template_id} is ${tpl.phase}, not deployed`, undefined, "TEMPLATE_NOT_DEPLOYED");
+    if (tpl.phase !== "deployed") throw errors.TEMPLATE_NOT_DEPLOYED(`Template ${tpl.template_id} is ${tpl.phase}, not deployed`);
     const ttl = input.timeout_seconds ?? opts.defaultSessionTimeoutSeconds;
     let id: string;
     try {
@@ -257,7 +265,7 @@ export function createAgentHost(opts: AgentHostOptions) {
     } catch (error) {
       if (error instanceof BunkerError && error.status < 500) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      throw new BunkerError(502, "SANDBOX_CREATION_FAILED", `Could not start a session of ${tpl.template_id}: ${message}`);
+      throw errors.SANDBOX_CREATION_FAILED(`Could not start a session of ${tpl.template_id}: ${message}`);
     }
     const row: SessionRow = {
       session_id: id,
@@ -305,7 +313,7 @@ export function createAgentHost(opts: AgentHostOptions) {
     } catch (error) {
       if (error instanceof BunkerError && (error.status < 500 || error.status === 501)) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      throw new BunkerError(502, "SANDBOX_OPERATION_FAILED", `Could not ${paused ? "pause" : "resume"} session ${id}: ${message}`);
+      throw errors.SANDBOX_OPERATION_FAILED(`Could not ${paused ? "pause" : "resume"} session ${id}: ${message}`);
     }
     await store.updateSession(id, { status: want, last_activity: now() });
     return sessionView({ ...row, status: want, last_activity: now() });
@@ -323,7 +331,7 @@ export function createAgentHost(opts: AgentHostOptions) {
   /** Proxies a request to the session's agent; the body streams both ways and the caller's abort reaches the agent. */
   async function forward(owner: string, id: string, path: "/invocations" | "/ping", request: Request): Promise<Response> {
     const row = await ownSession(owner, id);
-    if (row.status === "paused") throw conflict(`Session ${id} is paused: resume it first`, { session_id: id }, "SESSION_PAUSED");
+    if (row.status === "paused") throw errors.SESSION_PAUSED(`Session ${id} is paused: resume it first`, { session_id: id });
     await store.updateSession(id, { last_activity: now() });
     const headers = new Headers();
     request.headers.forEach((value, key) => {
@@ -346,7 +354,7 @@ export function createAgentHost(opts: AgentHostOptions) {
       response = await backend().fetch(owner, id, AGENT_PORT, upstream);
     } catch (error) {
       if (error instanceof BunkerError) throw error;
-      throw new BunkerError(502, "AGENT_UNREACHABLE", `The agent in session ${id} did not answer: ${error instanceof Error ? error.message : String(error)}`);
+      throw errors.AGENT_UNREACHABLE(`The agent in session ${id} did not answer: ${error instanceof Error ? error.message : String(error)}`);
     }
     const out = new Headers();
     for (const name of RETURNED) {
@@ -400,7 +408,7 @@ export function createAgentHost(opts: AgentHostOptions) {
     return stale.length;
   }
 
-  return {
+  const host = {
     deploy: deployPath,
     deployArchive,
     listTemplates,
@@ -418,7 +426,6 @@ export function createAgentHost(opts: AgentHostOptions) {
     ping: (owner: string, id: string, request: Request) => forward(owner, id, "/ping", request),
     invokeTemplate,
     reap,
-  };
+  } satisfies AgentHostLifecycle;
+  return host;
 }
-
-export type AgentHost = ReturnType<typeof createAgentHost>;

@@ -1,6 +1,6 @@
 // SQL for agent templates (one row per deployed agent, latest version) and sessions (one sandbox each).
 import type { Database, Migration } from "bunker/core";
-import type { AgentConfig } from "./agent-config";
+import type { AgentConfig } from "bunker/agent-config";
 import type { SessionStatus } from "./schema";
 
 export const migrations: Migration[] = [

@@ -2,6 +2,8 @@
 // imported from the schema, so the client pulls in no server code.
 import type { Static } from "@sinclair/typebox";
 import type * as S from "./schema";
+import type { AppInfo } from "./drivers/app-log";
+export type { AppInfo } from "./drivers/app-log";
 
 export type CreateDesktopOptions = Static<typeof S.CreateDesktopBody>;
 export type DesktopInfo = Static<typeof S.DesktopInfo>;
@@ -135,7 +137,12 @@ export class DesktopClient {
   async openFile(id: string, path: string) { await this.call("POST", this.d(id, "/files/open"), { path }); }
 
   // applications and windows
-  async launchApplication(id: string, application: string, uri?: string) { await this.call("POST", this.d(id, "/apps/launch"), { application, uri }); }
+  /** Starts an app; rejects with APP_EXITED (and the app's output) when it fails within its first second. */
+  async launchApplication(id: string, application: string, uri?: string) {
+    return (await this.call<{ app: AppInfo }>("POST", this.d(id, "/apps/launch"), { application, uri })).app;
+  }
+  /** Apps started on the desktop, with state, exit code and their last lines of output. */
+  async listApplications(id: string) { return (await this.call<{ apps: AppInfo[] }>("GET", this.d(id, "/apps"))).apps; }
   async getCurrentWindowId(id: string) { return (await this.call<{ window_id: string }>("GET", this.d(id, "/windows/current"))).window_id; }
   async getApplicationWindows(id: string, application: string) {
     return (await this.call<{ windows: string[] }>("GET", this.d(id, `/windows?application=${encodeURIComponent(application)}`))).windows;

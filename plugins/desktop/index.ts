@@ -84,7 +84,7 @@ export function createDesktopPlugin(options: DesktopPluginOptions = {}) {
     config: DesktopConfig,
     migrations,
     system: {
-      apt: ["xvfb", "xdotool", "xclip", "x11vnc", "novnc", "openbox", "x11-utils", "x11-xserver-utils", "xdg-utils", "file", "xterm", "fonts-noto-cjk"],
+      apt: ["xvfb", "xdotool", "xclip", "x11vnc", "novnc", "openbox", "x11-utils", "x11-xserver-utils", "xdg-utils", "file", "xterm", "xfonts-base", "fonts-noto-cjk"],
       testApt: ["chromium", "scrot"],
     },
     setup(ctx) {

@@ -53,7 +53,9 @@ describe("desktops isolated by the isolation service", () => {
 
   test("xterm in the sandbox receives typed CJK text", async () => {
     const id = first.sandbox_id;
-    await b.json("POST", `/desktops/${id}/apps/launch`, { application: "xterm" });
+    const launched = await b.json("POST", `/desktops/${id}/apps/launch`, { application: "xterm" });
+    expect(launched.status).toBe(200);
+    expect(launched.body.app).toMatchObject({ application: "xterm", state: "running", exit_code: null });
     await eventually(async () => (await b.json("GET", `/desktops/${id}/windows?application=xterm`)).body.windows.length > 0, "xterm");
     await eventually(async () => (await b.json("GET", `/desktops/${id}/windows/current`)).status === 200, "focus");
     await b.json("POST", `/desktops/${id}/keyboard/type`, { text: "echo 隔离的桌面 > ~/cjk.txt\n" });
@@ -62,5 +64,21 @@ describe("desktops isolated by the isolation service", () => {
       return r.status === 200 && r.body.content;
     }, "cjk.txt");
     expect(content).toBe("隔离的桌面\n");
+    const apps = (await b.json("GET", `/desktops/${id}/apps`)).body.apps as Array<{ application: string; state: string }>;
+    expect(apps).toContainEqual(expect.objectContaining({ application: "xterm", state: "running" }));
+    expect(apps).toContainEqual(expect.objectContaining({ application: "openbox", state: "running" }));
   });
+
+  test("an app that fails at once makes the launch fail with what it printed, and the apps list keeps it", async () => {
+    const id = first.sandbox_id;
+    const r = await b.json("POST", `/desktops/${id}/apps/launch`, { application: "ls", uri: "/no-such-dir" });
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe("APP_EXITED");
+    expect(r.body.error.message).toContain("No such file or directory");
+    expect(r.body.error.details.app).toMatchObject({ application: "ls", state: "exited", exit_code: 2 });
+    const apps = (await b.json("GET", `/desktops/${id}/apps`)).body.apps as Array<{ application: string; output: string[] }>;
+    const ls = apps.find((a) => a.application === "ls")!;
+    expect(ls.output.join("\n")).toContain("/no-such-dir");
+  });
+
 });

@@ -84,9 +84,12 @@ export function desktopRoutes(service: DesktopService, streams: StreamRegistry) 
 
     // applications and windows
     .post("/desktops/:id/apps/launch", async ({ params, body, request }) => {
-      await service.launch(userOf(request), params.id, body.application, body.uri);
-      return { success: true, application: body.application };
+      const app = await service.launch(userOf(request), params.id, body.application, body.uri);
+      return { success: true, application: body.application, app };
     }, { params: S.DesktopId, body: S.LaunchBody })
+    .get("/desktops/:id/apps", async ({ params, request }) => ({
+      apps: await service.apps(userOf(request), params.id),
+    }), { params: S.DesktopId })
     .get("/desktops/:id/windows/current", async ({ params, request }) => ({
       window_id: await service.currentWindow(userOf(request), params.id),
     }), { params: S.DesktopId })

@@ -3,11 +3,14 @@ import { BunkerError, type Logger } from "bunker/core";
 import { posix } from "node:path";
 import { SANDBOX_HOME } from "./drivers/sandbox";
 import { ApplicationNotFound, PathOutsideHome, type DesktopDriver, type DesktopHandle, type DesktopSpec, type MouseButton, type ScrollDirection } from "./drivers/types";
-import { creationFailed, forbiddenFor, invalidArgument, operationFailed, quotaExceeded, sandboxNotFound } from "./errors";
+import { appExited, errors, creationFailed, forbiddenFor, invalidArgument, operationFailed, quotaExceeded, sandboxNotFound } from "./errors";
 import { encodeFrame, MIME, type ImageFormat, type Region } from "./image";
 import { KEY_EXAMPLES, keysymOf } from "./keys";
 import { chooseScaling, identityScaling, type Scaling } from "./scaling";
 import type { DesktopStore } from "./store";
+
+/** An app that exits with an error within this long of its launch makes the launch fail with its output. */
+const APP_LAUNCH_GRACE_MS = 1000;
 
 export interface DesktopDefaults {
   template: string;
@@ -231,7 +234,7 @@ export class DesktopService {
         throw invalidArgument(err.message, { application: err.application, hint: "give a desktop entry name or a program on PATH" });
       }
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") throw new BunkerError(404, "FILE_NOT_FOUND", `${operation}: no such file`, { operation });
+      if (code === "ENOENT") throw errors.FILE_NOT_FOUND(`${operation}: no such file`, { operation });
       if (code === "EISDIR") throw invalidArgument(`${operation}: the path is a directory`);
       throw operationFailed(operation, (err as Error).message, { sandbox_id: id });
     }
@@ -369,7 +372,15 @@ export class DesktopService {
     if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(application)) {
       throw invalidArgument("application must be a name (letters, digits, . _ + -), not a command line", { application });
     }
-    return this.operate(owner, id, "launch", (d) => d.handle.launch(application, uri));
+    return this.operate(owner, id, "launch", async (d) => {
+      const app = await d.handle.launch(application, uri, APP_LAUNCH_GRACE_MS);
+      if (app.state === "exited" && app.exit_code !== 0) throw appExited(app);
+      return app;
+    });
+  }
+
+  apps(owner: string, id: string) {
+    return this.operate(owner, id, "list apps", async (d) => d.handle.apps());
   }
 
   currentWindow(owner: string, id: string) {

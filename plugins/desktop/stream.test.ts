@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import sharp from "sharp";
 import desktop from "./index";
+import { eventually } from "../../test/support/eventually";
 
 let bunker: Bunker;
 let dir: string;
@@ -62,16 +63,13 @@ describe("live view through Bunker", () => {
     await page.goto(stream.viewer_url);
     await page.waitForSelector("body[data-state=connected]", { timeout: 15_000 });
     expect(page.url()).not.toContain("token");
-    // Poll the rendered canvas until the desktop's green shows (the first frame arrives just after connect).
-    let pixel: number[] = [];
-    const deadline = Date.now() + 10_000;
+    // The first frame arrives just after connect: wait until the desktop's green shows in the rendered canvas.
     let shot: Buffer = Buffer.alloc(0);
-    while (Date.now() < deadline) {
+    const pixel = await eventually(async () => {
       shot = await page.screenshot();
-      pixel = await centrePixel(shot);
-      if (Math.abs(pixel[0]! - 0x22) < 10 && Math.abs(pixel[1]! - 0xaa) < 10 && Math.abs(pixel[2]! - 0x44) < 10) break;
-      await Bun.sleep(100);
-    }
+      const p = await centrePixel(shot);
+      return Math.abs(p[0]! - 0x22) < 10 && Math.abs(p[1]! - 0xaa) < 10 && Math.abs(p[2]! - 0x44) < 10 && p;
+    }, "the desktop's background in the viewer").catch(async () => centrePixel(shot));
     await Bun.write(join(dir, "viewer.png"), shot); // kept while the test runs, for a look when it fails
     expect(pixel[1]).toBeGreaterThan(0x90);
     expect(pixel[0]).toBeLessThan(0x40);
@@ -82,12 +80,11 @@ describe("live view through Bunker", () => {
       for (let i = 0; i < data.length; i += info.channels) if (Math.abs(data[i + 1]! - 0xaa) > 40) return true;
       return false;
     };
-    let shown = false;
-    for (const until = Date.now() + 5_000; !shown && Date.now() < until; await Bun.sleep(100)) shown = await pointerShown();
-    expect(shown).toBe(true);
+    expect(await eventually(pointerShown, "the pointer in the viewer", 5_000)).toBe(true);
     // View-only: a click in the page does not move the desktop's pointer.
     const before = await (await api(`/desktops/${id}/mouse/cursor`)).json();
     await page.mouse.click(100, 100);
+    // Nothing to wait for when nothing may happen: give a forwarded click the time it would take to arrive.
     await Bun.sleep(200);
     expect(await (await api(`/desktops/${id}/mouse/cursor`)).json()).toEqual(before);
     await page.close();
@@ -98,17 +95,13 @@ describe("live view through Bunker", () => {
     const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
     await page.goto(stream.viewer_url);
     await page.waitForSelector("body[data-state=connected]", { timeout: 15_000 });
-    await Bun.sleep(300);
-    await page.mouse.move(200, 150);
-    await page.mouse.move(210, 160);
-    const cursor = await (async () => {
-      const deadline = Date.now() + 5_000;
-      for (;;) {
-        const c = await (await api(`/desktops/${id}/mouse/cursor`)).json();
-        if ((c.x > 150 && c.x < 260) || Date.now() > deadline) return c;
-        await Bun.sleep(50);
-      }
-    })();
+    // The viewer forwards input once its RFB session is up: move until the desktop's pointer follows.
+    let step = 0;
+    const cursor = await eventually(async () => {
+      await page.mouse.move(200 + (step % 2) * 10, 150 + (step++ % 2) * 10);
+      const c = await (await api(`/desktops/${id}/mouse/cursor`)).json();
+      return c.x > 150 && c.x < 260 && c;
+    }, "the desktop's pointer to follow the viewer", 5_000);
     expect(cursor.x).toBeGreaterThan(150);
     expect(cursor.x).toBeLessThan(260);
     await page.close();
@@ -182,8 +175,7 @@ describe("stream lifetime", () => {
         ws.onerror = () => resolve(false);
       });
       expect(await opens()).toBe(true);
-      await Bun.sleep(1_100);
-      expect(await opens()).toBe(false);
+      expect(await eventually(async () => !(await opens()), "the token to expire", 5_000)).toBe(true);
     } finally {
       await short.stop();
       rmSync(shortDir, { recursive: true, force: true });

@@ -1,9 +1,8 @@
 // Live views: each stream is one VNC server on a unix socket (local) or a remote viewer URL (E2B). Viewers reach a
 // local stream only through Bunker's WebSocket proxy, with a short-lived token; no VNC password exists anywhere.
-import { BunkerError } from "bunker/core";
 import { randomBytes } from "node:crypto";
 import type { StreamEndpoint } from "./drivers/types";
-import { authenticationError } from "./errors";
+import { authenticationError, errors } from "./errors";
 import type { DesktopService } from "./service";
 
 export interface LiveStream {
@@ -63,7 +62,7 @@ export class StreamRegistry {
     this.desktops.find(owner, desktopId);
     const stream = this.streams.get(streamId);
     if (!stream || stream.desktopId !== desktopId) {
-      throw new BunkerError(404, "STREAM_NOT_FOUND", `stream ${streamId} not found`, { stream_id: streamId });
+      throw errors.STREAM_NOT_FOUND(`stream ${streamId} not found`, { stream_id: streamId });
     }
     return stream;
   }
@@ -93,7 +92,7 @@ export class StreamRegistry {
 
   viewOnlyOf(streamId: string): boolean {
     const stream = this.streams.get(streamId);
-    if (!stream) throw new BunkerError(404, "STREAM_NOT_FOUND", `stream ${streamId} not found`, { stream_id: streamId });
+    if (!stream) throw errors.STREAM_NOT_FOUND(`stream ${streamId} not found`, { stream_id: streamId });
     return stream.viewOnly;
   }
 

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { eventually, testBunker, type TestBunker } from "./test-support";
+import { eventually } from "../../test/support/eventually";
+import { testBunker, type TestBunker } from "./test-support";
 
 describe("audit rows", () => {
   let tb: TestBunker;
@@ -37,8 +38,8 @@ describe("audit rows", () => {
     expect((await tb.call("POST", "/envs", { workflow_id: "wf", node_id: "idle" })).status).toBe(201);
     const dry = await tb.call("POST", "/envs/cleanup", { idle_hours: 0, dry_run: true });
     expect(dry.body.removed).toContain("wf/idle/v1");
-    expect(existsSync(join(tb.envsBase, "wf", "idle", "v1"))).toBe(true);
-    const leftover = join(tb.envsBase, "wf", "idle", ".v7.tmp-crashed");
+    expect(existsSync(join(tb.localEnvs, "wf", "idle", "v1"))).toBe(true);
+    const leftover = join(tb.localEnvs, "wf", "idle", ".v7.tmp-crashed");
     mkdirSync(join(leftover, ".venv"), { recursive: true });
     const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
     utimesSync(leftover, twoHoursAgo, twoHoursAgo);
@@ -46,7 +47,7 @@ describe("audit rows", () => {
     expect(res.body).toMatchObject({ status: "cleaned", idle_hours: 0, leftovers_removed: 1 });
     expect(existsSync(leftover)).toBe(false);
     expect(res.body.removed).toContain("wf/idle/v1");
-    expect(existsSync(join(tb.envsBase, "wf", "idle", "v1"))).toBe(false);
+    expect(existsSync(join(tb.localEnvs, "wf", "idle", "v1"))).toBe(false);
     const rows = (await tb.call("GET", "/envs/operations?workflow_id=wf&node_id=idle&version_id=v1")).body.operations;
     expect(rows[0]).toMatchObject({ operation: "cleanup", outcome: "succeeded" });
   });
@@ -56,18 +57,19 @@ describe("idle cleanup in the background", () => {
   test("an env unused for CLEANUP_IDLE_HOURS is removed by the background task, and a recent one is kept", async () => {
     const first = await testBunker();
     const envsBase = first.envsBase;
+    const localEnvs = first.localEnvs;
     for (const node of ["stale", "fresh"]) expect((await first.call("POST", "/envs", { workflow_id: "wf", node_id: node })).status).toBe(201);
     await first.bunker.stop();
-    const meta = join(envsBase, "wf", "stale", "v1", "bunker-env.json");
+    const meta = join(localEnvs, "wf", "stale", "v1", "bunker-env.json");
     const old = new Date(Date.now() - 100 * 3_600_000).toISOString();
     writeFileSync(meta, JSON.stringify({ ...JSON.parse(readFileSync(meta, "utf8")), last_used_at: old }));
 
     const tb = await testBunker({ config: { envsBasePath: envsBase, cleanupIdleHours: 72, cleanupIntervalMinutes: 60 }, start: true });
     try {
-      expect(await eventually(() => !existsSync(join(envsBase, "wf", "stale", "v1")))).toBe(true);
-      expect(existsSync(join(envsBase, "wf", "fresh", "v1"))).toBe(true);
+      await eventually(() => !existsSync(join(localEnvs, "wf", "stale", "v1")), "the background cleanup to remove the stale env");
+      expect(existsSync(join(localEnvs, "wf", "fresh", "v1"))).toBe(true);
       const rowsOf = async () => (await tb.call("GET", "/envs/operations?workflow_id=wf&node_id=stale&version_id=v1")).body.operations;
-      expect(await eventually(async () => (await rowsOf())[0]?.outcome === "succeeded")).toBe(true);
+      await eventually(async () => (await rowsOf())[0]?.outcome === "succeeded", "the cleanup's audit row to be completed");
       expect((await rowsOf())[0]).toMatchObject({ operation: "cleanup", actor: "system:cleanup" });
     } finally {
       await tb.close();
@@ -81,14 +83,14 @@ describe("database down", () => {
     const tb = await testBunker();
     try {
       expect((await tb.call("POST", "/envs", { workflow_id: "wf", node_id: "kept", packages: ["bunkerdemo-a==1.0"] })).status).toBe(201);
-      const dir = join(tb.envsBase, "wf", "kept", "v1");
+      const dir = join(tb.localEnvs, "wf", "kept", "v1");
       const before = readFileSync(join(dir, "pyproject.toml"), "utf8");
       await tb.bunker.db.sql`DROP TABLE env_operations`;
 
       const create = await tb.call("POST", "/envs", { workflow_id: "wf", node_id: "new" });
       expect(create.status).toBe(500);
       expect(create.body.error.code).toBe("DB_AUDIT_ERROR");
-      expect(existsSync(join(tb.envsBase, "wf", "new", "v1"))).toBe(false);
+      expect(existsSync(join(tb.localEnvs, "wf", "new", "v1"))).toBe(false);
 
       const add = await tb.call("POST", "/envs/wf/kept/deps", { packages: ["bunkerdemo-b"] });
       expect(add.body.error.code).toBe("DB_AUDIT_ERROR");

@@ -2,6 +2,7 @@
 import { definePlugin, t } from "bunker/core";
 import { mkdirSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { migrateLegacyLayout } from "./drivers/envfs";
 import { pipConfiguredIndex, resolveIndexUrl, type UvSettings } from "./drivers/uv";
 import { envRoutes } from "./routes";
 import { EnvService } from "./service";
@@ -57,6 +58,9 @@ export default definePlugin({
     const cacheDir = abs(c.cacheDir ?? env.UV_CACHE_DIR ?? join(dirname(basePath), "uv_cache"));
     mkdirSync(basePath, { recursive: true });
     mkdirSync(cacheDir, { recursive: true });
+    // Envs made before envs had owners move under the open-mode user's folder (see README "Owners").
+    const moved = migrateLegacyLayout(basePath);
+    if (moved.length) ctx.log.info("moved envs of the layout without owners to the local user's folder", { workflows: moved });
     if (statSync(basePath).dev !== statSync(cacheDir).dev) {
       ctx.healthWarning(
         "cache",

@@ -26,7 +26,7 @@ describe("creating an env", () => {
     const res = await tb.call("POST", "/envs", form);
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ workflow_id: "wf-form", node_id: "node1", version_id: "v2", python_version: "3.11", status: "created" });
-    expect(res.body.env_path).toBe(join(tb.envsBase, "wf-form", "node1", "v2"));
+    expect(res.body.env_path).toBe(join(tb.localEnvs, "wf-form", "node1", "v2"));
     expect(res.body.pyproject_toml).toContain('name = "wf-form-node1"');
     expect(res.body.pyproject_toml).toContain("bunkerdemo-b");
     for (const f of ["pyproject.toml", "uv.lock", ".venv/pyvenv.cfg"]) expect(existsSync(join(res.body.env_path, f))).toBe(true);
@@ -60,7 +60,7 @@ describe("creating an env", () => {
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe("PACKAGE_RESOLUTION_FAILED");
     expect(res.body.error.details.explanation).toContain("bunkerdemo-a==9.9");
-    const nodeDir = join(tb.envsBase, "wf1", "broken");
+    const nodeDir = join(tb.localEnvs, "wf1", "broken");
     expect(readdirSync(nodeDir).filter((f) => !f.endsWith(".lock"))).toEqual([]);
     expect((await tb.call("GET", "/envs/wf1/broken")).status).toBe(404);
   });
@@ -70,7 +70,7 @@ describe("creating an env", () => {
     expect(res.status).toBe(500);
     expect(res.body.error.code).toBe("UV_EXECUTION_ERROR");
     expect(res.body.error.details.command).toContain("venv");
-    expect(existsSync(join(tb.envsBase, "wf1", "nopython", "v1"))).toBe(false);
+    expect(existsSync(join(tb.localEnvs, "wf1", "nopython", "v1"))).toBe(false);
   });
 });
 
@@ -125,7 +125,7 @@ describe("dependencies", () => {
   });
 
   test("a failed add leaves pyproject.toml and uv.lock exactly as they were", async () => {
-    const dir = join(tb.envsBase, "wf1", "deps", "v1");
+    const dir = join(tb.localEnvs, "wf1", "deps", "v1");
     const before = ["pyproject.toml", "uv.lock"].map((f) => readFileSync(join(dir, f), "utf8"));
     const res = await tb.call("POST", "/envs/wf1/deps/deps", { packages: ["bunkerdemo-a==9.9"] });
     expect(res.status).toBe(422);
@@ -152,7 +152,7 @@ describe("dependencies", () => {
 describe("export and sync", () => {
   test("export returns the text of pyproject.toml and uv.lock", async () => {
     const res = await tb.call("GET", "/envs/wf1/pinned/export?version_id=v1");
-    const dir = join(tb.envsBase, "wf1", "pinned", "v1");
+    const dir = join(tb.localEnvs, "wf1", "pinned", "v1");
     expect(res.body).toEqual({
       workflow_id: "wf1", node_id: "pinned", version_id: "v1",
       pyproject_toml: readFileSync(join(dir, "pyproject.toml"), "utf8"),
@@ -162,7 +162,7 @@ describe("export and sync", () => {
   });
 
   test("sync rebuilds a deleted .venv with exactly the locked versions", async () => {
-    rmSync(join(tb.envsBase, "wf1", "pinned", "v1", ".venv"), { recursive: true });
+    rmSync(join(tb.localEnvs, "wf1", "pinned", "v1", ".venv"), { recursive: true });
     expect((await tb.call("GET", "/envs/wf1/pinned")).body.venv_present).toBe(false);
     const res = await tb.call("POST", "/envs/wf1/pinned/sync");
     expect(res.status).toBe(200);
@@ -177,7 +177,7 @@ describe("deleting an env", () => {
     const res = await tb.call("DELETE", "/envs/wf-form/node1?version_id=v2");
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("deleted");
-    expect(existsSync(join(tb.envsBase, "wf-form", "node1", "v2"))).toBe(false);
+    expect(existsSync(join(tb.localEnvs, "wf-form", "node1", "v2"))).toBe(false);
     expect((await tb.call("GET", "/envs/wf-form/node1?version_id=v2")).status).toBe(404);
   });
 });
@@ -202,7 +202,7 @@ describe("refused input", () => {
       const res = await tb.call("POST", "/envs", { workflow_id: "wf1", node_id: "refused", packages: [pkg] });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe("INVALID_PACKAGES");
-      expect(existsSync(join(tb.envsBase, "wf1", "refused"))).toBe(false);
+      expect(existsSync(join(tb.localEnvs, "wf1", "refused"))).toBe(false);
     },
   );
 

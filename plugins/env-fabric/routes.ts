@@ -1,12 +1,13 @@
 // HTTP only: parse the TRD's requests, call the service, shape the response (or an SSE stream when asked).
-import { badRequest, Elysia, principalOf } from "bunker/core";
+import { canAccess, Elysia, principalOf } from "bunker/core";
 import { envKey } from "./drivers/envfs";
 import type { ProgressFn } from "./drivers/uv";
+import { errors } from "./errors";
 import { CleanupBody, CreateEnvBody, EnvParams, ListQuery, OperationsQuery, PackagesBody, RunBody, VersionQuery } from "./schema";
 import type { Caller, EnvService } from "./service";
 import { streamOperation, wantsEventStream } from "./sse";
 import type { AuditStore } from "./store";
-import { checkIds, parseRequirementsFile, type EnvIds } from "./validate";
+import { checkIds, echo, parseRequirementsFile, type EnvIds } from "./validate";
 
 interface RouteDeps {
   service: EnvService;
@@ -26,16 +27,18 @@ function packagesFrom(value: string[] | string | undefined): string[] {
     } catch {
       // fall through
     }
-    throw badRequest("packages must be a list of strings", { packages: text }, "INVALID_PACKAGES");
+    throw errors.INVALID_PACKAGES("packages must be a list of strings", { packages: echo(text) });
   });
 }
 
 export function envRoutes({ service, audit, defaultVersion }: RouteDeps) {
-  const ids = (params: { workflow_id: string; node_id: string }, query: { version_id?: string }): EnvIds => ({
-    workflow_id: params.workflow_id,
-    node_id: params.node_id,
-    version_id: query.version_id ?? defaultVersion,
-  });
+  /** The env a request names; someone else's (unless the caller is an admin) is 404 like a missing one. */
+  const envOf = (request: Request, params: { workflow_id: string; node_id: string }, query: { version_id?: string; owner?: string }) =>
+    service.envOf(
+      principalOf(request),
+      { workflow_id: params.workflow_id, node_id: params.node_id, version_id: query.version_id ?? defaultVersion },
+      query.owner,
+    );
   const caller = (request: Request, query: { wait?: number }, onProgress?: ProgressFn): Caller => ({
     actor: principalOf(request).userId,
     waitMs: query.wait ? query.wait * 1000 : 0,
@@ -49,13 +52,15 @@ export function envRoutes({ service, audit, defaultVersion }: RouteDeps) {
   };
 
   return new Elysia()
-    .get("/envs", ({ query }) => ({ envs: service.list(query.workflow_id) }), { query: ListQuery })
+    .get("/envs", ({ query, request }) => ({ envs: service.list(principalOf(request), { workflowId: query.workflow_id, owner: query.owner }) }), {
+      query: ListQuery,
+    })
     .post(
       "/envs",
       async ({ body, query, request, server, set }) => {
+        const target = envOf(request, body, { version_id: body.version_id, owner: query.owner });
         const packages = packagesFrom(body.packages);
         if (body.requirements_file) packages.push(...parseRequirementsFile(await body.requirements_file.text()));
-        const target = { workflow_id: body.workflow_id, node_id: body.node_id, version_id: body.version_id ?? defaultVersion };
         if (!wantsEventStream(request)) set.status = 201;
         return maybeStream(request, server, (p) =>
           service.create(target, { python_version: body.python_version, packages }, caller(request, query, p)),
@@ -65,50 +70,73 @@ export function envRoutes({ service, audit, defaultVersion }: RouteDeps) {
     )
     .post(
       "/envs/cleanup",
-      ({ body, request }) => service.cleanup(body ?? {}, { actor: principalOf(request).userId }),
+      ({ body, request }) => {
+        const principal = principalOf(request);
+        return service.cleanup(body ?? {}, { actor: principal.userId }, principal.admin ? undefined : principal.userId);
+      },
       { body: CleanupBody },
     )
     .get(
       "/envs/operations",
-      async ({ query }) => {
-        const parts = [query.workflow_id, query.node_id, query.version_id];
-        if (parts.some((p) => p !== undefined) && parts.some((p) => p === undefined)) {
-          throw badRequest("give workflow_id, node_id and version_id together, or none of them");
+      async ({ query, request }) => {
+        const parts = { workflow_id: query.workflow_id, node_id: query.node_id, version_id: query.version_id };
+        const given = Object.values(parts).filter((p) => p !== undefined).length;
+        if (given !== 0 && given !== 3) {
+          throw errors.VALIDATION_FAILED("give workflow_id, node_id and version_id together, or none of them", {
+            in: "query",
+            fields: Object.entries(parts).filter(([, v]) => v === undefined).map(([field]) => ({ field, message: "is required with the others" })),
+          });
         }
-        const key = query.workflow_id
-          ? envKey(checkIds({ workflow_id: query.workflow_id, node_id: query.node_id!, version_id: query.version_id! }))
-          : undefined;
-        return { operations: await audit.list({ envKey: key, limit: query.limit }) };
+        const key = given ? envKey(checkIds(parts as EnvIds)) : undefined;
+        // Users see the rows of their own envs; admins everyone's (or one owner's with ?owner=).
+        const principal = principalOf(request);
+        const owner = query.owner ?? (principal.admin ? undefined : principal.userId);
+        if (owner !== undefined && !canAccess(principal, owner)) return { operations: [] };
+        return { operations: await audit.list({ owner, envKey: key, limit: query.limit }) };
       },
       { query: OperationsQuery },
     )
-    .get("/envs/:workflow_id/:node_id", ({ params, query }) => service.state(ids(params, query)), { params: EnvParams, query: VersionQuery })
+    .get("/envs/:workflow_id/:node_id", ({ params, query, request }) => service.state(envOf(request, params, query)), {
+      params: EnvParams,
+      query: VersionQuery,
+    })
     .delete(
       "/envs/:workflow_id/:node_id",
-      ({ params, query, request }) => service.deleteEnv(ids(params, query), caller(request, query)),
+      ({ params, query, request }) => service.deleteEnv(envOf(request, params, query), caller(request, query)),
       { params: EnvParams, query: VersionQuery },
     )
-    .get("/envs/:workflow_id/:node_id/export", ({ params, query }) => service.exportFiles(ids(params, query)), { params: EnvParams, query: VersionQuery })
+    .get("/envs/:workflow_id/:node_id/export", ({ params, query, request }) => service.exportFiles(envOf(request, params, query)), {
+      params: EnvParams,
+      query: VersionQuery,
+    })
     .post(
       "/envs/:workflow_id/:node_id/sync",
-      ({ params, query, request, server }) => maybeStream(request, server, (p) => service.sync(ids(params, query), caller(request, query, p))),
+      ({ params, query, request, server }) => {
+        const env = envOf(request, params, query);
+        return maybeStream(request, server, (p) => service.sync(env, caller(request, query, p)));
+      },
       { params: EnvParams, query: VersionQuery },
     )
-    .get("/envs/:workflow_id/:node_id/deps", ({ params, query }) => service.deps(ids(params, query)), { params: EnvParams, query: VersionQuery })
+    .get("/envs/:workflow_id/:node_id/deps", ({ params, query, request }) => service.deps(envOf(request, params, query)), {
+      params: EnvParams,
+      query: VersionQuery,
+    })
     .post(
       "/envs/:workflow_id/:node_id/deps",
-      ({ params, query, request, body, server }) =>
-        maybeStream(request, server, (p) => service.addDeps(ids(params, query), body.packages, caller(request, query, p))),
+      ({ params, query, request, body, server }) => {
+        const env = envOf(request, params, query);
+        return maybeStream(request, server, (p) => service.addDeps(env, body.packages, caller(request, query, p)));
+      },
       { params: EnvParams, query: VersionQuery, body: PackagesBody },
     )
     .delete(
       "/envs/:workflow_id/:node_id/deps",
-      ({ params, query, request, body }) => service.removeDeps(ids(params, query), body.packages, caller(request, query)),
+      ({ params, query, request, body }) => service.removeDeps(envOf(request, params, query), body.packages, caller(request, query)),
       { params: EnvParams, query: VersionQuery, body: PackagesBody },
     )
     .post(
       "/envs/:workflow_id/:node_id/run",
-      ({ params, query, request, body }) => service.run(ids(params, query), body, caller(request, query)),
+      ({ params, query, request, body }) => service.run(envOf(request, params, query), body, caller(request, query)),
       { params: EnvParams, query: VersionQuery, body: RunBody },
     );
 }

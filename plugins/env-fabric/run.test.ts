@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { eventually, isolationPlugin, liteboxdPlugin, testBunker, type TestBunker } from "./test-support";
+import { eventually } from "../../test/support/eventually";
+import { isolationPlugin, liteboxdPlugin, testBunker, type TestBunker } from "./test-support";
 
 const grandchildAlive = (marker: string) => Bun.spawnSync(["pgrep", "-f", `sleep ${marker}`]).exitCode === 0;
 
@@ -31,7 +32,7 @@ for (const mode of ["isolated", "unisolated"] as const) {
       expect(res.body).toMatchObject({ exit_code: 0, stderr: "oops\n", timed_out: false, isolated: mode === "isolated" });
       const [version, prefix] = String(res.body.stdout).trim().split("\n");
       expect(version).toBe("1.1");
-      expect(prefix).toBe(join(tb.envsBase, "wf", "runner", "v1", ".venv"));
+      expect(prefix).toBe(join(tb.localEnvs, "wf", "runner", "v1", ".venv"));
       expect(res.body.duration_ms).toBeGreaterThanOrEqual(0);
     });
 
@@ -47,7 +48,7 @@ for (const mode of ["isolated", "unisolated"] as const) {
       expect(res.status).toBe(504);
       expect(res.body.error.code).toBe("EXECUTION_TIMEOUT");
       expect(res.body.error.details.stdout).toContain("spawned");
-      expect(await eventually(() => !grandchildAlive(marker), 5_000)).toBe(true);
+      await eventually(() => !grandchildAlive(marker), "the timed-out run's grandchild to be killed", 5_000);
     });
 
     test("the working directory is a writable scratch directory that is removed afterwards", async () => {
@@ -67,7 +68,7 @@ for (const mode of ["isolated", "unisolated"] as const) {
         ].join("\n");
         const res = await tb.call("POST", "/envs/wf/runner/run", { code });
         expect(String(res.body.stdout).trim().split("\n")).toEqual(["env read-only", "network off"]);
-        expect(existsSync(join(tb.envsBase, "wf", "runner", "v1", ".venv", "evil.txt"))).toBe(false);
+        expect(existsSync(join(tb.localEnvs, "wf", "runner", "v1", ".venv", "evil.txt"))).toBe(false);
       });
     } else {
       test("without an isolation service /health says runs are not isolated", async () => {

@@ -1,16 +1,19 @@
 // The rules of env-fabric: lifecycle, dependency changes, sync and runs, each locked per env and audited first.
-import { BunkerError, conflict, notFound, type IsolationService, type Logger } from "bunker/core";
+import { BunkerError, canAccess, type IsolationService, type Logger, type Principal } from "bunker/core";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquireFileLock } from "./drivers/flock";
 import {
   basePythonPrefix, declaredDependencies, diskUsage, envDir, envKey, installedDistributions, leftoverDirs, listEnvDirs, lockedVersions,
-  lockPath, pyprojectText, readMeta, writeMeta, type EnvMeta,
+  lockPath, pyprojectText, readMeta, writeMeta, type EnvMeta, type EnvRef,
 } from "./drivers/envfs";
+import { errors, type EnvErrorCode } from "./errors";
 import { runDirect, runIsolated, type RunOutcome } from "./drivers/runner";
 import { indexFlags, packageArgs, runUv, type ProgressFn, type UvSettings } from "./drivers/uv";
 import type { AuditStore, Operation } from "./store";
 import { checkIds, checkPackageNames, checkPythonVersion, checkRequirements, invalidPackages, type EnvIds, type PackagePolicy } from "./validate";
+
+export type { EnvRef } from "./drivers/envfs";
 
 export interface EnvServiceOptions {
   basePath: string;
@@ -38,28 +41,48 @@ export interface Caller {
 const normalizeName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, "-");
 const requirementName = (req: string) => normalizeName(/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(req)?.[0] ?? req);
 const errorCode = (err: unknown) => (err instanceof BunkerError ? err.code : "INTERNAL_ERROR");
+const hasCode = (err: unknown, code: EnvErrorCode) => err instanceof BunkerError && err.code === code;
+/** The env's ids as responses and error details show them (the owner is implied by who asks). */
+const idsOf = (ref: EnvIds): EnvIds & Record<string, unknown> => ({ workflow_id: ref.workflow_id, node_id: ref.node_id, version_id: ref.version_id });
+/** The one answer for an env that is missing or not the caller's: nothing in it tells the two apart. */
+const envNotFound = (ids: EnvIds) => errors.ENV_NOT_FOUND(`env ${envKey(ids)} does not exist`, idsOf(ids));
 
 export class EnvService {
   constructor(private readonly o: EnvServiceOptions) {}
 
-  private dir(ids: EnvIds) {
-    return envDir(this.o.basePath, ids);
+  /**
+   * The env a request names: the caller's own, or (`owner` given) that user's when the caller may access it (its
+   * owner, or an admin). Anyone else gets the answer a missing env gets.
+   */
+  envOf(principal: Principal, ids: EnvIds, owner?: string): EnvRef {
+    checkIds(ids);
+    const ref = { owner: owner ?? principal.userId, ...idsOf(ids) };
+    if (!canAccess(principal, ref.owner)) throw envNotFound(ids);
+    return ref;
   }
 
-  private requireEnv(ids: EnvIds): EnvMeta {
-    const meta = readMeta(this.dir(ids));
-    if (!meta) throw notFound(`env ${envKey(ids)} does not exist`, { ...ids }, "ENV_NOT_FOUND");
+  private dir(ref: EnvRef) {
+    return envDir(this.o.basePath, ref);
+  }
+
+  private requireEnv(ref: EnvRef): EnvMeta {
+    const meta = readMeta(this.dir(ref));
+    if (!meta) throw envNotFound(ref);
     return meta;
   }
 
   /** Lock, audit, act: the audit row exists before the side effect, and the outcome is written after it. */
-  private async guarded<T>(ids: EnvIds, operation: Operation, args: Record<string, unknown>, caller: Caller, fn: () => Promise<T>, shared = false): Promise<T> {
-    const lock = await acquireFileLock(lockPath(this.o.basePath, ids), { shared, waitMs: caller.waitMs });
+  private async guarded<T>(ref: EnvRef, operation: Operation, args: Record<string, unknown>, caller: Caller, fn: () => Promise<T>, shared = false): Promise<T> {
+    const lock = await acquireFileLock(lockPath(this.o.basePath, ref), {
+      shared,
+      waitMs: caller.waitMs,
+      onWait: () => caller.onProgress?.(`waiting up to ${Math.round((caller.waitMs ?? 0) / 1000)} s for another operation on env ${envKey(ref)} to finish`),
+    });
     if (!lock) {
-      throw new BunkerError(423, "ENV_LOCKED", `env ${envKey(ids)} is being changed by another operation; retry, or ask to wait with ?wait=<seconds>`, { ...ids });
+      throw errors.ENV_LOCKED(`env ${envKey(ref)} is being changed by another operation; retry, or ask to wait with ?wait=<seconds>`, idsOf(ref));
     }
     try {
-      const { id, startedAt } = await this.o.audit.begin(envKey(ids), operation, args, caller.actor);
+      const { id, startedAt } = await this.o.audit.begin(ref.owner, envKey(ref), operation, args, caller.actor);
       let failure: string | null = null;
       try {
         return await fn();
@@ -80,37 +103,36 @@ export class EnvService {
     await runUv(settings, ["venv", "--no-config", "--relocatable", "--python", python, ".venv"], dir, caller.onProgress);
   }
 
-  async create(ids: EnvIds, input: { python_version?: string; packages: string[] }, caller: Caller) {
-    checkIds(ids);
+  async create(ref: EnvRef, input: { python_version?: string; packages: string[] }, caller: Caller) {
     const python = checkPythonVersion(input.python_version ?? this.o.defaultPython);
     const packages = checkRequirements(input.packages, this.o.policy);
-    const exists = () => existsSync(this.dir(ids));
-    const alreadyExists = () => conflict(`env ${envKey(ids)} already exists`, { ...ids }, "ENV_ALREADY_EXISTS");
+    const exists = () => existsSync(this.dir(ref));
+    const alreadyExists = () => errors.ENV_ALREADY_EXISTS(`env ${envKey(ref)} already exists`, idsOf(ref));
     if (exists()) throw alreadyExists();
-    return this.guarded(ids, "create", { python_version: python, packages }, caller, async () => {
+    return this.guarded(ref, "create", { python_version: python, packages }, caller, async () => {
       if (exists()) throw alreadyExists();
-      const final = this.dir(ids);
+      const final = this.dir(ref);
       const nodeDir = join(final, "..");
       mkdirSync(nodeDir, { recursive: true });
       // Built beside its final place (same filesystem) and renamed in: a failure leaves nothing behind.
-      const tmp = mkdtempSync(join(nodeDir, `.${ids.version_id}.tmp-`));
+      const tmp = mkdtempSync(join(nodeDir, `.${ref.version_id}.tmp-`));
       try {
         chmodSync(tmp, 0o755); // sandboxed runs use an unprivileged uid that must read the env
         const settings = await this.o.uv();
-        writeFileSync(join(tmp, "pyproject.toml"), pyprojectText(ids, python));
+        writeFileSync(join(tmp, "pyproject.toml"), pyprojectText(ref, python));
         await this.venv(settings, tmp, python, caller);
         const flags = ["--no-config", ...indexFlags(settings)];
         if (packages.length) await runUv(settings, ["add", ...flags, ...packageArgs(packages)], tmp, caller.onProgress);
         else await runUv(settings, ["sync", ...flags], tmp, caller.onProgress);
         const now = new Date().toISOString();
-        writeMeta(tmp, { ...ids, python_version: python, created_at: now, created_by: caller.actor, last_used_at: now });
+        writeMeta(tmp, { ...ref, python_version: python, created_at: now, created_by: caller.actor, last_used_at: now });
         renameSync(tmp, final);
       } catch (err) {
         rmSync(tmp, { recursive: true, force: true });
         throw err;
       }
       return {
-        ...ids,
+        ...idsOf(ref),
         env_path: final,
         python_version: python,
         status: "created" as const,
@@ -119,25 +141,28 @@ export class EnvService {
     });
   }
 
-  async deleteEnv(ids: EnvIds, caller: Caller) {
-    checkIds(ids);
-    this.requireEnv(ids);
-    return this.guarded(ids, "delete", {}, caller, async () => {
-      this.requireEnv(ids);
-      const dir = this.dir(ids);
-      const doomed = join(dir, "..", `.${ids.version_id}.deleting-${crypto.randomUUID()}`);
-      renameSync(dir, doomed);
-      rmSync(doomed, { recursive: true, force: true });
-      return { ...ids, status: "deleted" as const };
+  async deleteEnv(ref: EnvRef, caller: Caller) {
+    this.requireEnv(ref);
+    return this.guarded(ref, "delete", {}, caller, async () => {
+      this.requireEnv(ref);
+      this.removeDir(ref);
+      return { ...idsOf(ref), status: "deleted" as const };
     });
   }
 
+  /** Renamed aside first, so a crash mid-removal leaves a `.deleting-` leftover for cleanup, never half an env. */
+  private removeDir(ref: EnvRef) {
+    const doomed = join(this.dir(ref), "..", `.${ref.version_id}.deleting-${crypto.randomUUID()}`);
+    renameSync(this.dir(ref), doomed);
+    rmSync(doomed, { recursive: true, force: true });
+  }
+
   /** uv add / uv remove, with pyproject.toml and uv.lock put back as they were when uv fails. */
-  private async changeDeps(ids: EnvIds, operation: "add" | "remove", packages: string[], caller: Caller) {
-    this.requireEnv(ids);
-    return this.guarded(ids, operation, { packages }, caller, async () => {
-      this.requireEnv(ids);
-      const dir = this.dir(ids);
+  private async changeDeps(ref: EnvRef, operation: "add" | "remove", packages: string[], caller: Caller) {
+    this.requireEnv(ref);
+    return this.guarded(ref, operation, { packages }, caller, async () => {
+      this.requireEnv(ref);
+      const dir = this.dir(ref);
       const files = ["pyproject.toml", "uv.lock"].map((name) => ({ path: join(dir, name), text: readOptional(join(dir, name)) }));
       if (operation === "remove") {
         const declared = new Set(declaredDependencies(files[0]!.text ?? "").map(requirementName));
@@ -153,24 +178,22 @@ export class EnvService {
           else writeFileSync(f.path, f.text);
         }
         // uv stops before installing when it cannot resolve; otherwise bring .venv back to the restored lock.
-        if (errorCode(err) !== "PACKAGE_RESOLUTION_FAILED") {
+        if (!hasCode(err, "PACKAGE_RESOLUTION_FAILED")) {
           await runUv(settings, ["sync", "--no-config", "--frozen", ...indexFlags(settings)], dir).catch(() => undefined);
         }
         throw err;
       }
       this.touch(dir);
-      return { ...ids, status: operation === "add" ? ("added" as const) : ("removed" as const), packages, ...this.depsOf(dir) };
+      return { ...idsOf(ref), status: operation === "add" ? ("added" as const) : ("removed" as const), packages, ...this.depsOf(dir) };
     });
   }
 
-  addDeps(ids: EnvIds, packages: string[], caller: Caller) {
-    checkIds(ids);
-    return this.changeDeps(ids, "add", checkRequirements(packages, this.o.policy), caller);
+  addDeps(ref: EnvRef, packages: string[], caller: Caller) {
+    return this.changeDeps(ref, "add", checkRequirements(packages, this.o.policy), caller);
   }
 
-  removeDeps(ids: EnvIds, packages: string[], caller: Caller) {
-    checkIds(ids);
-    return this.changeDeps(ids, "remove", checkPackageNames(packages), caller);
+  removeDeps(ref: EnvRef, packages: string[], caller: Caller) {
+    return this.changeDeps(ref, "remove", checkPackageNames(packages), caller);
   }
 
   private depsOf(dir: string) {
@@ -181,29 +204,26 @@ export class EnvService {
     };
   }
 
-  deps(ids: EnvIds) {
-    checkIds(ids);
-    this.requireEnv(ids);
-    return { ...ids, ...this.depsOf(this.dir(ids)) };
+  deps(ref: EnvRef) {
+    this.requireEnv(ref);
+    return { ...idsOf(ref), ...this.depsOf(this.dir(ref)) };
   }
 
-  exportFiles(ids: EnvIds) {
-    checkIds(ids);
-    this.requireEnv(ids);
-    const dir = this.dir(ids);
+  exportFiles(ref: EnvRef) {
+    this.requireEnv(ref);
+    const dir = this.dir(ref);
     return {
-      ...ids,
+      ...idsOf(ref),
       pyproject_toml: readFileSync(join(dir, "pyproject.toml"), "utf8"),
       uv_lock: readOptional(join(dir, "uv.lock")) ?? "",
     };
   }
 
-  async sync(ids: EnvIds, caller: Caller) {
-    checkIds(ids);
-    this.requireEnv(ids);
-    return this.guarded(ids, "sync", {}, caller, async () => {
-      const meta = this.requireEnv(ids);
-      const dir = this.dir(ids);
+  async sync(ref: EnvRef, caller: Caller) {
+    this.requireEnv(ref);
+    return this.guarded(ref, "sync", {}, caller, async () => {
+      const meta = this.requireEnv(ref);
+      const dir = this.dir(ref);
       const settings = await this.o.uv();
       if (!existsSync(join(dir, ".venv", "pyvenv.cfg"))) {
         rmSync(join(dir, ".venv"), { recursive: true, force: true });
@@ -212,21 +232,20 @@ export class EnvService {
       // --frozen: install exactly what uv.lock says (sync is exact by default: extraneous packages go).
       await runUv(settings, ["sync", "--no-config", "--frozen", ...indexFlags(settings)], dir, caller.onProgress);
       this.touch(dir);
-      return { ...ids, status: "synced" as const, packages_installed: installedDistributions(dir).length };
+      return { ...idsOf(ref), status: "synced" as const, packages_installed: installedDistributions(dir).length };
     });
   }
 
-  async run(ids: EnvIds, input: { code: string; timeout?: number }, caller: Caller) {
-    checkIds(ids);
-    this.requireEnv(ids);
+  async run(ref: EnvRef, input: { code: string; timeout?: number }, caller: Caller) {
+    this.requireEnv(ref);
     const timeoutSeconds = input.timeout ?? this.o.executionTimeoutSeconds;
     const args = { timeout: timeoutSeconds, code_bytes: Buffer.byteLength(input.code), code: input.code.slice(0, 4000) };
     // Shared lock: runs go side by side, but no mutation swaps the env out from under one.
-    return this.guarded(ids, "run", args, caller, async () => {
-      this.requireEnv(ids);
-      const dir = this.dir(ids);
+    return this.guarded(ref, "run", args, caller, async () => {
+      this.requireEnv(ref);
+      const dir = this.dir(ref);
       const python = join(dir, ".venv", "bin", "python");
-      if (!existsSync(python)) throw conflict(`env ${envKey(ids)} has no .venv: sync it first`, { ...ids }, "ENV_NOT_SYNCED");
+      if (!existsSync(python)) throw errors.ENV_NOT_SYNCED(`env ${envKey(ref)} has no .venv: sync it first`, idsOf(ref));
       mkdirSync(this.o.scratchRoot, { recursive: true });
       const scratch = mkdtempSync(join(this.o.scratchRoot, "run-"));
       let outcome: RunOutcome;
@@ -243,12 +262,12 @@ export class EnvService {
       }
       this.touch(dir);
       if (outcome.timedOut) {
-        throw new BunkerError(504, "EXECUTION_TIMEOUT", `the code ran past its ${timeoutSeconds} s timeout and was killed`, {
+        throw errors.EXECUTION_TIMEOUT(`the code ran past its ${timeoutSeconds} s timeout and was killed`, {
           timeout: timeoutSeconds, stdout: outcome.stdout.slice(-4000), stderr: outcome.stderr.slice(-4000), duration_ms: outcome.durationMs,
         });
       }
       return {
-        ...ids, stdout: outcome.stdout, stderr: outcome.stderr, exit_code: outcome.exitCode,
+        ...idsOf(ref), stdout: outcome.stdout, stderr: outcome.stderr, exit_code: outcome.exitCode,
         duration_ms: outcome.durationMs, timed_out: false, isolated: outcome.isolated,
       };
     }, true);
@@ -261,22 +280,25 @@ export class EnvService {
 
   private summary(dir: string, meta: EnvMeta) {
     return {
-      workflow_id: meta.workflow_id, node_id: meta.node_id, version_id: meta.version_id, env_path: dir,
+      owner: meta.owner, workflow_id: meta.workflow_id, node_id: meta.node_id, version_id: meta.version_id, env_path: dir,
       python_version: meta.python_version, created_at: meta.created_at, created_by: meta.created_by,
       last_used_at: meta.last_used_at, size_bytes: diskUsage(dir),
     };
   }
 
-  list(workflowId?: string) {
+  /** The caller's envs (an admin: everyone's, or one owner's with `owner`). Others' envs are never listed. */
+  list(principal: Principal, filter: { workflowId?: string; owner?: string } = {}) {
+    const { workflowId } = filter;
     if (workflowId !== undefined) checkIds({ workflow_id: workflowId, node_id: "x", version_id: "x" });
-    return listEnvDirs(this.o.basePath, workflowId).map(({ dir, meta }) => this.summary(dir, meta));
+    const owner = filter.owner ?? (principal.admin ? undefined : principal.userId);
+    if (owner !== undefined && !canAccess(principal, owner)) return [];
+    return listEnvDirs(this.o.basePath, { owner, workflowId }).map(({ dir, meta }) => this.summary(dir, meta));
   }
 
-  async state(ids: EnvIds) {
-    checkIds(ids);
-    const meta = this.requireEnv(ids);
-    const dir = this.dir(ids);
-    const probe = await acquireFileLock(lockPath(this.o.basePath, ids), { shared: true });
+  async state(ref: EnvRef) {
+    const meta = this.requireEnv(ref);
+    const dir = this.dir(ref);
+    const probe = await acquireFileLock(lockPath(this.o.basePath, ref), { shared: true });
     probe?.release();
     const installed = installedDistributions(dir);
     return {
@@ -285,35 +307,38 @@ export class EnvService {
     };
   }
 
-  /** Removes envs unused for idleHours; busy ones are skipped and left for the next pass. */
-  async cleanup(input: { idle_hours?: number; dry_run?: boolean }, caller: Caller) {
+  /**
+   * Removes envs unused for idleHours; busy ones are skipped and left for the next pass. `owner` limits the pass to
+   * one user's envs (a user's own request); without it every owner's envs are looked at (admins, the background task).
+   * Envs of owners other than the caller are named `owner:workflow/node/version` in the result.
+   */
+  async cleanup(input: { idle_hours?: number; dry_run?: boolean }, caller: Caller, owner?: string) {
     const idleHours = input.idle_hours ?? this.o.cleanupIdleHours;
     const cutoff = Date.now() - idleHours * 3_600_000;
-    const idle = listEnvDirs(this.o.basePath).filter(({ meta }) => Date.parse(meta.last_used_at) < cutoff);
+    const idle = listEnvDirs(this.o.basePath, { owner }).filter(({ meta }) => Date.parse(meta.last_used_at) < cutoff);
     const removed: string[] = [];
     const skipped: Array<{ env: string; reason: string }> = [];
     for (const { meta } of idle) {
-      const ids = { workflow_id: meta.workflow_id, node_id: meta.node_id, version_id: meta.version_id };
+      const ref: EnvRef = { owner: meta.owner, ...idsOf(meta) };
+      const label = ref.owner === caller.actor ? envKey(ref) : `${ref.owner}:${envKey(ref)}`;
       if (input.dry_run) {
-        removed.push(envKey(ids));
+        removed.push(label);
         continue;
       }
       try {
-        await this.guarded(ids, "cleanup", { idle_hours: idleHours, last_used_at: meta.last_used_at }, { actor: caller.actor }, async () => {
-          const current = this.requireEnv(ids);
-          if (Date.parse(current.last_used_at) >= cutoff) throw conflict("used again since the scan", undefined, "ENV_IN_USE");
-          const doomed = join(this.dir(ids), "..", `.${ids.version_id}.deleting-${crypto.randomUUID()}`);
-          renameSync(this.dir(ids), doomed);
-          rmSync(doomed, { recursive: true, force: true });
+        await this.guarded(ref, "cleanup", { idle_hours: idleHours, last_used_at: meta.last_used_at }, { actor: caller.actor }, async () => {
+          const current = this.requireEnv(ref);
+          if (Date.parse(current.last_used_at) >= cutoff) throw errors.ENV_IN_USE("used again since the scan");
+          this.removeDir(ref);
         });
-        removed.push(envKey(ids));
+        removed.push(label);
       } catch (err) {
-        if (errorCode(err) === "DB_AUDIT_ERROR") throw err;
-        skipped.push({ env: envKey(ids), reason: (err as Error).message });
+        if (hasCode(err, "DB_AUDIT_ERROR")) throw err;
+        skipped.push({ env: label, reason: (err as Error).message });
       }
     }
     // A create or delete in progress touches its temp dir within seconds; an hour-old one is a crash's leftover.
-    const leftovers = input.dry_run ? [] : leftoverDirs(this.o.basePath, 3_600_000);
+    const leftovers = input.dry_run ? [] : leftoverDirs(this.o.basePath, 3_600_000, owner);
     for (const path of leftovers) rmSync(path, { recursive: true, force: true });
     return {
       status: input.dry_run ? ("dry_run" as const) : ("cleaned" as const), idle_hours: idleHours, removed, skipped,

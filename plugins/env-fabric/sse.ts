@@ -1,5 +1,6 @@
-// Server-Sent Events for long uv operations, as a hand-built ReadableStream Response (Elysia's own streaming drops
-// events and errors, see FACTS.md). Errors before any progress keep their HTTP status; later ones become an event.
+// Server-Sent Events for long uv operations, as a hand-built ReadableStream Response: Elysia 1.4's own streaming only
+// logs an error thrown after the first yield and closes the stream, and drops events with `.trace()` +
+// `.onAfterHandle()` (elysia#1717). Errors before any progress keep their HTTP status; later ones become an event.
 import { BunkerError } from "bunker/core";
 import type { ProgressFn } from "./drivers/uv";
 

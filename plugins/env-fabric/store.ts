@@ -1,5 +1,6 @@
 // The env_operations audit table: a row is written before every side effect and completed after it.
-import { BunkerError, type Database, type Migration } from "bunker/core";
+import type { Database, Migration } from "bunker/core";
+import { errors } from "./errors";
 
 export const migrations: Migration[] = [
   {
@@ -19,12 +20,17 @@ export const migrations: Migration[] = [
     )`,
   },
   { id: 2, name: "env_operations_env_key", up: "CREATE INDEX env_operations_env_key ON env_operations (env_key, started_at)" },
+  // Rows from before envs had owners belong to the open-mode user, as their envs do.
+  { id: 3, name: "env_operations_owner", up: "ALTER TABLE env_operations ADD COLUMN owner TEXT NOT NULL DEFAULT 'local'" },
+  { id: 4, name: "env_operations_owner_index", up: "CREATE INDEX env_operations_owner ON env_operations (owner, env_key, started_at)" },
 ];
 
 export type Operation = "create" | "delete" | "add" | "remove" | "sync" | "run" | "cleanup";
 
 export interface AuditRow {
   id: string;
+  /** Whose env the operation touched (the actor may be an admin or the cleanup task). */
+  owner: string;
   env_key: string;
   operation: Operation;
   arguments: Record<string, unknown>;
@@ -36,21 +42,25 @@ export interface AuditRow {
   ended_at: string | null;
 }
 
+export interface AuditFilter {
+  /** Only this owner's rows; undefined: every owner's (admins). */
+  owner?: string;
+  envKey?: string;
+  limit?: number;
+}
+
 export class AuditStore {
   constructor(private readonly db: Database) {}
 
   /** Records the start of an operation; throws 500 DB_AUDIT_ERROR if the database cannot take it. */
-  async begin(envKey: string, operation: Operation, args: Record<string, unknown>, actor: string): Promise<{ id: string; startedAt: number }> {
+  async begin(owner: string, envKey: string, operation: Operation, args: Record<string, unknown>, actor: string): Promise<{ id: string; startedAt: number }> {
     const id = crypto.randomUUID();
     const startedAt = Date.now();
     try {
-      await this.db.sql`INSERT INTO env_operations (id, env_key, operation, arguments, outcome, actor, started_at)
-        VALUES (${id}, ${envKey}, ${operation}, ${JSON.stringify(args)}, ${"started"}, ${actor}, ${new Date(startedAt).toISOString()})`;
+      await this.db.sql`INSERT INTO env_operations (id, owner, env_key, operation, arguments, outcome, actor, started_at)
+        VALUES (${id}, ${owner}, ${envKey}, ${operation}, ${JSON.stringify(args)}, ${"started"}, ${actor}, ${new Date(startedAt).toISOString()})`;
     } catch (err) {
-      throw new BunkerError(500, "DB_AUDIT_ERROR", `the audit database refused the ${operation} record: ${(err as Error).message}`, {
-        operation,
-        env_key: envKey,
-      });
+      throw errors.DB_AUDIT_ERROR(`the audit database refused the ${operation} record: ${(err as Error).message}`, { operation, env_key: envKey });
     }
     return { id, startedAt };
   }
@@ -63,11 +73,18 @@ export class AuditStore {
       WHERE id = ${id}`;
   }
 
-  async list(filter: { envKey?: string; limit?: number } = {}): Promise<AuditRow[]> {
+  async list(filter: AuditFilter = {}): Promise<AuditRow[]> {
     const limit = filter.limit ?? 100;
-    const rows = filter.envKey
-      ? await this.db.sql`SELECT * FROM env_operations WHERE env_key = ${filter.envKey} ORDER BY started_at DESC, id LIMIT ${limit}`
-      : await this.db.sql`SELECT * FROM env_operations ORDER BY started_at DESC, id LIMIT ${limit}`;
+    const { owner, envKey } = filter;
+    const sql = this.db.sql;
+    const rows =
+      owner !== undefined && envKey !== undefined
+        ? await sql`SELECT * FROM env_operations WHERE owner = ${owner} AND env_key = ${envKey} ORDER BY started_at DESC, id LIMIT ${limit}`
+        : owner !== undefined
+          ? await sql`SELECT * FROM env_operations WHERE owner = ${owner} ORDER BY started_at DESC, id LIMIT ${limit}`
+          : envKey !== undefined
+            ? await sql`SELECT * FROM env_operations WHERE env_key = ${envKey} ORDER BY started_at DESC, id LIMIT ${limit}`
+            : await sql`SELECT * FROM env_operations ORDER BY started_at DESC, id LIMIT ${limit}`;
     return rows.map((r: Record<string, unknown>) => ({
       ...(r as unknown as AuditRow),
       arguments: JSON.parse(String(r.arguments)),

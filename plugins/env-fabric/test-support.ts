@@ -78,6 +78,10 @@ export interface TestBunker {
   bunker: Bunker;
   dir: string;
   envsBase: string;
+  /** Where the open-mode user's envs live: `<envsBase>/@local/<workflow>/<node>/<version>`. */
+  localEnvs: string;
+  /** A new API key of `user` (once a key exists, every request needs one). */
+  keyFor(user: string): Promise<string>;
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
@@ -124,6 +128,8 @@ export async function testBunker(options: TestBunkerOptions = {}): Promise<TestB
   };
   return {
     bunker, dir, envsBase, call,
+    localEnvs: join(envsBase, "@local"),
+    keyFor: async (user) => (await bunker.keys.create(user)).key,
     async close() {
       await bunker.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -156,14 +162,4 @@ export async function liteboxdPlugin(): Promise<PluginDefinition | null> {
   const plugin = (await import(entry)).default as PluginDefinition;
   const { createBwrapIsolation } = await import(join(import.meta.dir, "..", "liteboxd", "isolation", "index.ts"));
   return createBwrapIsolation().status().available ? plugin : null;
-}
-
-/** Polls until `check` holds or the deadline passes. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await Bun.sleep(25);
-  }
-  return check();
 }

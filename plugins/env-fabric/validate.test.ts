@@ -55,3 +55,52 @@ describe("requirements files", () => {
     expect(parseRequirementsFile("# deps\nnumpy>=1.24  # fast\n\npandas \\\n  >=2.0\n")).toEqual(["numpy>=1.24", "pandas    >=2.0"]);
   });
 });
+
+describe("environment markers", () => {
+  test.each([
+    'x==1 ; python_version>"0"',
+    'x; python_version >= "3.8" and os_name == "posix"',
+    "x ; extra == 'cli'",
+    'x; (python_version > "3" or sys_platform == "linux")',
+    'x; "linux" in sys_platform',
+    'x; platform_machine not in "arm64 aarch64"',
+  ])("the marker in %p is accepted", (req) => expect(codeOf(() => checkRequirements([req], strict))).toBe("ok"));
+
+  test.each([
+    'x==1 ; python_version>"0" --pre',
+    'x ; python_version>"0" -e .',
+    'x; python_version > "3" extra',
+    'x; (python_version > "3"',
+    'x; python_version > "3")',
+    "x; unknown_var == '1'",
+    'x; python_version > "3" and',
+  ])("%p is refused with INVALID_PACKAGES naming it", (req) => {
+    const error = (() => {
+      try {
+        checkRequirements([req], strict);
+      } catch (err) {
+        return err as { code: string; details: { packages: string[] } };
+      }
+    })();
+    expect(error?.code).toBe("INVALID_PACKAGES");
+    expect(error?.details.packages).toEqual([req]);
+  });
+
+  test("a path or URL followed by an option is refused even where direct references are allowed", () => {
+    const policy = { allowDirectReferences: true, allowOptions: false };
+    expect(codeOf(() => checkRequirements(["./pkg --pre"], policy))).toBe("INVALID_PACKAGES");
+    expect(codeOf(() => checkRequirements(['pkg @ file:///tmp/p.whl ; python_version>"0" --pre'], policy))).toBe("INVALID_PACKAGES");
+  });
+
+  test("an over-long refused requirement is quoted only in part", () => {
+    const long = "x".repeat(5000);
+    try {
+      checkRequirements([long], strict);
+      throw new Error("not refused");
+    } catch (err) {
+      const quoted = (err as { details: { packages: string[] } }).details.packages[0]!;
+      expect(quoted.length).toBeLessThan(200);
+      expect(quoted).toContain("5000 characters");
+    }
+  });
+});

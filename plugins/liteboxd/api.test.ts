@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import { BadRequestError, ConflictError, LiteBoxdClient, NotFoundError, SandboxFailedError, type TemplateSpec } from "./client";
 import liteboxd from "./index";
+import { eventually } from "../../test/support/eventually";
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-api-"));
 let bunker: Bunker;
@@ -36,16 +37,9 @@ const fast = { periodSeconds: 0 };
 async function templateWith(name: string, spec: Partial<TemplateSpec> = {}) {
   await client.template.create({ name, spec: { image: "host", ...spec } });
 }
-const ready = (id: string) => client.sandbox.waitForReady(id, { pollInterval: 0.01, timeout: 30 });
+const ready = (id: string) => client.sandbox.waitForReady(id, { pollIntervalMs: 10, timeoutMs: 30_000 });
 
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await Bun.sleep(20);
-  }
-}
+const deleted = (id: string) => client.sandbox.get(id).then(() => false, (e) => e instanceof NotFoundError);
 
 describe("a sandbox's whole life through the client", () => {
   test("create from a template, wait for running, exec, logs, files, delete", async () => {
@@ -75,7 +69,10 @@ describe("a sandbox's whole life through the client", () => {
     expect(failing.exit_code).toBe(3);
     expect(failing.stderr).toBe("oops\n");
 
-    const logs = await until(() => client.sandbox.getLogs(sandbox.id), (l) => l.logs.includes("line 5"));
+    const logs = await eventually(async () => {
+      const l = await client.sandbox.getLogs(sandbox.id);
+      return l.logs.includes("line 5") && l;
+    }, "the fifth line in the logs");
     expect(logs.logs).toStartWith("main says hi\n");
     expect(logs.events.some((e) => e.startsWith("[Normal] Started: "))).toBe(true);
     expect(logs.events).toContain("[Normal] Ready: readiness probe passed");
@@ -91,8 +88,7 @@ describe("a sandbox's whole life through the client", () => {
     await client.sandbox.delete(sandbox.id);
     const terminating = await client.sandbox.get(sandbox.id).catch(() => undefined);
     if (terminating) expect(terminating.status).toBe("terminating");
-    const gone = await until(() => client.sandbox.get(sandbox.id).then(() => false, (e) => e instanceof NotFoundError), (v) => v);
-    expect(gone).toBe(true);
+    await eventually(() => deleted(sandbox.id), "the deletion");
     expect(existsSync(join(dataDir, "plugins", "liteboxd", "sandboxes", sandbox.id))).toBe(false);
   });
 
@@ -123,7 +119,7 @@ describe("a sandbox's whole life through the client", () => {
   test("exec reports timed_out when the timeout killed the command and truncated when output was cut", async () => {
     await templateWith("execs");
     const { id } = await ready((await client.sandbox.create("execs")).id);
-    const slow = await client.sandbox.execute(id, ["sh", "-c", "(sleep 60 &); echo started; sleep 60"], { timeout: 1 });
+    const slow = await client.sandbox.execute(id, ["sh", "-c", "(sleep 60 &); echo started; sleep 60"], { timeoutMs: 1000 });
     expect(slow.timed_out).toBe(true);
     expect(slow.stdout).toBe("started\n");
     const loud = await client.sandbox.execute(id, ["sh", "-c", "head -c 20000 /dev/zero | tr '\\0' x"]);
@@ -137,7 +133,10 @@ describe("a sandbox's whole life through the client", () => {
   test("a main process that ends moves the sandbox to succeeded", async () => {
     await templateWith("oneshot", { command: ["sh", "-c", "echo done"] });
     const { id } = await client.sandbox.create("oneshot");
-    const s = await until(() => client.sandbox.get(id), (x) => x.status === "succeeded");
+    const s = await eventually(async () => {
+      const x = await client.sandbox.get(id);
+      return x.status === "succeeded" && x;
+    }, "the sandbox to succeed");
     expect(s.status).toBe("succeeded");
     expect((await client.sandbox.getLogs(id)).logs).toBe("done\n");
   });
@@ -195,6 +194,20 @@ describe("templates, versions and rollback", () => {
   });
 });
 
+describe("what LiteBoxd's Go SDK sends", () => {
+  test("null for unset optional fields and templateVersion 0 (the latest) are accepted", async () => {
+    const post = (path: string, body: unknown) => fetch(`${api}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const created = await post("/templates", { name: "go-sdk", displayName: null, description: null, tags: null, isPublic: null, spec: { image: "host" } });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({ name: "go-sdk", tags: [], isPublic: true });
+    const sandbox = await post("/sandboxes", { template: "go-sdk", templateVersion: 0 });
+    expect(sandbox.status).toBe(201);
+    const { id, templateVersion } = (await sandbox.json()) as { id: string; templateVersion: number };
+    expect(templateVersion).toBe(1);
+    await client.sandbox.delete(id);
+  });
+});
+
 describe("errors in LiteBoxd's shapes", () => {
   test("template routes answer {error:{code,message}}, sandbox routes {error:msg}", async () => {
     await templateWith("dupe");
@@ -239,7 +252,7 @@ describe("prepull", () => {
   test("host and rootfs-less images complete or fail at once, never hang", async () => {
     const task = await client.prepull.create("host");
     expect(task.status).toBe("completed");
-    expect((await client.prepull.waitForCompletion(task.id, { pollInterval: 0.01 })).status).toBe("completed");
+    expect((await client.prepull.waitForCompletion(task.id, { pollIntervalMs: 10 })).status).toBe("completed");
     expect((await client.prepull.list({ image: "host" })).map((t) => t.id)).toContain(task.id);
     await templateWith("pre");
     expect((await client.prepull.createForTemplate("pre")).template).toBe("pre");
@@ -262,8 +275,7 @@ describe("expiry and restarts", () => {
     const short = await client.sandbox.create("short");
     const forever = await client.sandbox.create("forever");
     expect(forever.expires_at).toBe("9999-12-31T23:59:59Z");
-    const gone = await until(() => client.sandbox.get(short.id).then(() => false, (e) => e instanceof NotFoundError), (v) => v, 15_000);
-    expect(gone).toBe(true);
+    await eventually(() => deleted(short.id), "the expired sandbox's deletion", 15_000);
     expect((await client.sandbox.get(forever.id)).status).not.toBe("terminating");
     await client.sandbox.delete(forever.id);
   });
@@ -275,8 +287,7 @@ describe("expiry and restarts", () => {
     bunker = await boot();
     api = `${bunker.baseUrl}/api/v1`;
     client = new LiteBoxdClient({ baseUrl: api });
-    const gone = await until(() => client.sandbox.get(id).then(() => false, (e) => e instanceof NotFoundError), (v) => v);
-    expect(gone).toBe(true);
+    await eventually(() => deleted(id), "the left-over sandbox's deletion");
     expect(readdirSync(join(dataDir, "plugins", "liteboxd", "sandboxes"))).not.toContain(id);
     expect((await client.template.get("survivor")).name).toBe("survivor");
   });

@@ -1,26 +1,44 @@
-// The typed LiteBoxd client: the SDK of the LiteBoxd Python/Go SDKs in TypeScript. It speaks only the wire contract,
-// so it works against Bunker's liteboxd plugin and against a real LiteBoxd server alike.
-
+// The typed LiteBoxd client: the SDK of the LiteBoxd Python/Go SDKs in TypeScript. It speaks only the wire contract
+// (WIRE.md), so it works against Bunker's liteboxd plugin and against a real LiteBoxd server alike. Every duration
+// it takes is in milliseconds; it converts to the seconds the wire carries. The wire types come from schema.ts as
+// types only, so this bundle (`bunker/liteboxd`) holds no server code.
 import type {
-  Sandbox,
-  SandboxOverrides,
-  ExecResult,
-  ExecOptions,
-  LogsResult,
-  Template,
-  TemplateVersion,
   CreateTemplateRequest,
-  UpdateTemplateRequest,
-  TemplateListResult,
-  VersionListResult,
-  RollbackResult,
-  PrepullStatus,
-  PrepullTask,
+  ExecResultWire as ExecResult,
+  ImportResultWire as ImportResult,
   ImportStrategy,
-  ImportResult,
-} from "./client-models";
+  LogsWire as LogsResult,
+  PrepullStatus,
+  PrepullWire as PrepullTask,
+  RollbackWire as RollbackResult,
+  SandboxOverrides,
+  SandboxWire as Sandbox,
+  TemplateListWire as TemplateListResult,
+  TemplateVersionWire as TemplateVersion,
+  TemplateWire as Template,
+  UpdateTemplateRequest,
+  VersionListWire as VersionListResult,
+} from "./schema";
 
-export type * from "./client-models";
+export type {
+  CreateTemplateRequest, ExecResult, ImportResult, ImportStrategy, LogsResult, PrepullStatus, PrepullTask, RollbackResult,
+  SandboxOverrides, Sandbox, TemplateListResult, TemplateVersion, Template, UpdateTemplateRequest, VersionListResult,
+};
+export type { FileSpec, NetworkSpec, ProbeSpec, ResourceSpec, SandboxStatus, TemplateSpec } from "./schema";
+
+export interface ExecOptions {
+  /** How long the command may run, in ms (default 30 000); sent as whole seconds, rounded up. */
+  timeoutMs?: number;
+  /** Bunker extensions: extra environment and working directory. */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** How long to wait and how often to look, in ms. */
+export interface WaitOptions {
+  timeoutMs?: number;
+  pollIntervalMs?: number;
+}
 
 // ---- errors (the seed's classes) ----
 export class LiteBoxdError extends Error {
@@ -91,7 +109,7 @@ export interface LiteBoxdClientOptions {
   baseUrl?: string;
   authToken?: string;
   /** Per-request timeout in ms (default 30 000; exec adds its own timeout on top). */
-  timeout?: number;
+  timeoutMs?: number;
   headers?: Record<string, string>;
   fetch?: typeof fetch;
 }
@@ -114,7 +132,7 @@ class Http {
       headers["content-type"] = "application/json";
       body = JSON.stringify(init.json);
     }
-    const timeout = init.timeoutMs ?? this.opts.timeout ?? 30_000;
+    const timeout = init.timeoutMs ?? this.opts.timeoutMs ?? 30_000;
     let res: Response;
     try {
       res = await (this.opts.fetch ?? fetch)(url, { method, headers, body, signal: AbortSignal.timeout(timeout) });
@@ -168,7 +186,7 @@ export class SandboxClient {
     return this.http.json("POST", `/sandboxes/${enc(id)}/resume`);
   }
   execute(id: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const timeout = options.timeout ?? 30;
+    const timeout = Math.max(1, Math.ceil((options.timeoutMs ?? 30_000) / 1000));
     return this.http.json("POST", `/sandboxes/${enc(id)}/exec`, {
       json: { command, timeout, ...(options.env ? { env: options.env } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) },
       timeoutMs: timeout * 1000 + 30_000,
@@ -192,16 +210,18 @@ export class SandboxClient {
   downloadStream(id: string, path: string): Promise<Response> {
     return this.http.raw("GET", `/sandboxes/${enc(id)}/files`, { query: { path }, timeoutMs: 600_000 });
   }
-  async waitForReady(id: string, options: { pollInterval?: number; timeout?: number } = {}): Promise<Sandbox> {
-    const deadline = Date.now() + (options.timeout ?? 300) * 1000;
+  /** Polls until the sandbox runs (default: every 2 s for up to 300 s). */
+  async waitForReady(id: string, options: WaitOptions = {}): Promise<Sandbox> {
+    const timeoutMs = options.timeoutMs ?? 300_000;
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const sandbox = await this.get(id);
       if (sandbox.status === "running") return sandbox;
       if (["failed", "succeeded", "stopped", "terminating"].includes(sandbox.status)) {
         throw new SandboxFailedError(id, sandbox.status_reason ?? `status is ${sandbox.status}`);
       }
-      if (Date.now() >= deadline) throw new TimeoutError(`sandbox ${id} not ready after ${options.timeout ?? 300}s`);
-      await new Promise((r) => setTimeout(r, (options.pollInterval ?? 2) * 1000));
+      if (Date.now() >= deadline) throw new TimeoutError(`sandbox ${id} not ready after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, options.pollIntervalMs ?? 2000));
     }
   }
 }
@@ -241,8 +261,10 @@ export class TemplateClient {
 export class PrepullClient {
   constructor(private readonly http: Http) {}
 
-  create(image: string, options: { timeout?: number } = {}): Promise<PrepullTask> {
-    return this.http.json("POST", "/images/prepull", { json: { image, timeout: options.timeout ?? 600 } });
+  /** Starts pulling `image`; the pull fails after timeoutMs (default 600 000; sent as whole seconds, rounded up). */
+  create(image: string, options: { timeoutMs?: number } = {}): Promise<PrepullTask> {
+    const timeout = Math.max(1, Math.ceil((options.timeoutMs ?? 600_000) / 1000));
+    return this.http.json("POST", "/images/prepull", { json: { image, timeout } });
   }
   createForTemplate(templateName: string): Promise<PrepullTask> {
     return this.http.json("POST", `/templates/${enc(templateName)}/prepull`);
@@ -264,14 +286,16 @@ export class PrepullClient {
   async delete(id: string): Promise<void> {
     await this.http.json("DELETE", `/images/prepull/${enc(id)}`);
   }
-  async waitForCompletion(id: string, options: { pollInterval?: number; timeout?: number } = {}): Promise<PrepullTask> {
-    const deadline = Date.now() + (options.timeout ?? 1800) * 1000;
+  /** Polls until the task completes (default: every 5 s for up to 1800 s). */
+  async waitForCompletion(id: string, options: WaitOptions = {}): Promise<PrepullTask> {
+    const timeoutMs = options.timeoutMs ?? 1_800_000;
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const task = await this.get(id);
       if (task.status === "completed") return task;
       if (task.status === "failed") throw new PrepullFailedError(id, task.error ?? "unknown error");
-      if (Date.now() >= deadline) throw new TimeoutError(`prepull ${id} not complete after ${options.timeout ?? 1800}s`);
-      await new Promise((r) => setTimeout(r, (options.pollInterval ?? 5) * 1000));
+      if (Date.now() >= deadline) throw new TimeoutError(`prepull ${id} not complete after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, options.pollIntervalMs ?? 5000));
     }
   }
 }

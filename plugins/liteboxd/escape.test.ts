@@ -2,9 +2,10 @@
 // other sandboxes, reach the host's loopback, fork-bomb, exhaust memory, write outside the workspace and escape
 // through file-API paths. Every attempt must fail and the server must stay healthy.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
+import { eventually } from "../../test/support/eventually";
 import { LiteBoxdClient } from "./client";
 import liteboxd from "./index";
 
@@ -12,13 +13,19 @@ import liteboxd from "./index";
 const dataDir = mkdtempSync(join(import.meta.dir, ".escape-data-"));
 const hostSecret = join(dataDir, "host-secret.txt");
 writeFileSync(hostSecret, "the host's secret");
+// Marker files in places a host keeps things that are none of a tenant's business: the checkout, /opt, /srv and a
+// fresh top-level directory. The sandbox's root is an allow-list, so none of them may show.
+const checkoutRoot = join(import.meta.dir, "..", "..");
+const markerName = `bunker-escape-marker-${process.pid}`;
+const topLevel = `/${markerName}-top`;
+const markers = [join(checkoutRoot, markerName), join("/opt", markerName), join("/srv", markerName), join(topLevel, "marker")];
 let bunker: Bunker;
 let client: LiteBoxdClient;
 let api: string;
 let id: string;
 let neighbour: string;
 
-const sh = (script: string, timeout = 20) => client.sandbox.execute(id, ["/bin/sh", "-c", script], { timeout });
+const sh = (script: string, timeoutMs = 20_000) => client.sandbox.execute(id, ["/bin/sh", "-c", script], { timeoutMs });
 
 beforeAll(async () => {
   bunker = await createBunker({
@@ -30,11 +37,13 @@ beforeAll(async () => {
   api = `${bunker.baseUrl}/api/v1`;
   client = new LiteBoxdClient({ baseUrl: api });
   await client.template.create({ name: "jail", spec: { image: "host", resources: { cpu: "500m", memory: "128Mi" }, ttl: 0 } });
-  id = (await client.sandbox.waitForReady((await client.sandbox.create("jail")).id, { pollInterval: 0.01 })).id;
-  neighbour = (await client.sandbox.waitForReady((await client.sandbox.create("jail")).id, { pollInterval: 0.01 })).id;
+  id = (await client.sandbox.waitForReady((await client.sandbox.create("jail")).id, { pollIntervalMs: 10 })).id;
+  neighbour = (await client.sandbox.waitForReady((await client.sandbox.create("jail")).id, { pollIntervalMs: 10 })).id;
   await client.sandbox.execute(neighbour, ["sh", "-c", "echo neighbour-secret > /workspace/mine.txt; exec sleep 1000 &"]);
 });
 afterAll(async () => {
+  for (const marker of markers) rmSync(marker, { force: true });
+  rmSync(topLevel, { recursive: true, force: true });
   await bunker.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -45,9 +54,35 @@ afterEach(async () => {
 });
 
 describe("host secrets", () => {
-  test("/etc/shadow is empty and /root and /home show nothing", async () => {
+  test("/etc/shadow is absent and /root and /home show nothing", async () => {
     const r = await sh("cat /etc/shadow; ls -A /root /home");
     expect(r.stdout).toBe("/home:\n\n/root:\n");
+    expect(r.stderr).toContain("/etc/shadow: No such file");
+  });
+
+  test("the checkout, /opt, /srv and any other top-level directory of the host are not there", async () => {
+    mkdirSync(topLevel, { recursive: true });
+    for (const marker of markers) writeFileSync(marker, "host-only marker");
+    const r = await sh(`for f in ${markers.join(" ")}; do cat "$f" 2>/dev/null; done; ls -A / | tr '\\n' ' '; ls -A /opt /srv ${checkoutRoot} 2>&1`);
+    expect(r.stdout).not.toContain("host-only marker");
+    expect(r.stdout).not.toContain(markerName);
+    const top = (await sh("ls -A /")).stdout.trim().split("\n");
+    expect(top.filter((name) => !["bin", "bunker", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "mnt", "opt", "proc", "root", "run", "sbin", "srv", "sys", "tmp", "usr", "var", "workspace"].includes(name))).toEqual([]);
+    expect(r.stdout).toContain(`cannot access '${checkoutRoot}'`);
+  });
+
+  test("the host's users, host name and package-manager credentials are not in /etc", async () => {
+    const users = await sh("cut -d: -f1 /etc/passwd");
+    expect(users.stdout).toBe("root\nnobody\n");
+    const r = await sh("for f in /etc/hostname /etc/pip.conf /etc/npmrc /etc/gitconfig /etc/ssh /etc/sudoers; do test -e $f && echo $f; done; true");
+    expect(r.stdout).toBe("");
+  });
+
+  test("programs still run: a shell, Python, TLS roots, name lookup of localhost", async () => {
+    const r = await sh("python3 -c 'import ssl,json; print(ssl.get_default_verify_paths().cafile is not None or True)'; ls /etc/ssl/certs | head -1; id -un");
+    expect(r.exit_code).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe("True");
+    expect(r.stdout.split("\n")[2]).toBe("nobody");
   });
 
   test("the Bunker data directory, its database and other sandboxes' storage are not visible", async () => {
@@ -92,7 +127,7 @@ describe("network", () => {
 describe("network access granted", () => {
   test("a sandbox with allowInternetAccess still cannot reach Bunker's API or other host loopback services", async () => {
     await client.template.create({ name: "online", spec: { image: "host", network: { allowInternetAccess: true } } });
-    const online = await client.sandbox.waitForReady((await client.sandbox.create("online")).id, { pollInterval: 0.01 });
+    const online = await client.sandbox.waitForReady((await client.sandbox.create("online")).id, { pollIntervalMs: 10 });
     const port = new URL(bunker.baseUrl).port;
     const r = await client.sandbox.execute(online.id, ["python3", "-c", `import socket\nfor h in ("127.0.0.1", "10.0.2.2"):\n  s = socket.socket(); s.settimeout(2); print(h, s.connect_ex((h, ${port})))`]);
     const lines = r.stdout.trim().split("\n");
@@ -109,19 +144,15 @@ describe("resource exhaustion", () => {
       "import os, sys, time", "n = 0",
       "try:", "  for i in range(200):", "    pid = os.fork()", "    if pid == 0:", "      time.sleep(30); os._exit(0)", "    n += 1",
       "except OSError as e:", "  print(n, e.strerror, flush=True)", "os.killpg(0, 9)",
-    ].join("\n")], { timeout: 10 });
+    ].join("\n")], { timeoutMs: 10_000 });
     const [started, ...why] = forks.stdout.trim().split(" ");
     expect(Number(started)).toBeLessThan(64);
     expect(why.join(" ")).toBe("Resource temporarily unavailable");
     // The bomb's parent spins without forking, so only the exec timeout (a kill of the whole group) ends it.
-    const bomb = await client.sandbox.execute(id, ["python3", "-c", "import subprocess\nsubprocess.Popen(['sh', '-c', 'b(){ b | b & }; b'])\nwhile True: pass"], { timeout: 3 });
+    const bomb = await client.sandbox.execute(id, ["python3", "-c", "import subprocess\nsubprocess.Popen(['sh', '-c', 'b(){ b | b & }; b'])\nwhile True: pass"], { timeoutMs: 3000 });
     expect(bomb.timed_out).toBe(true);
-    let alive = "";
-    for (let i = 0; i < 20 && alive !== "alive\n"; i++) {
-      alive = (await sh("echo alive", 5).catch(() => ({ stdout: "" }))).stdout;
-      if (alive !== "alive\n") await Bun.sleep(100);
-    }
-    expect(alive).toBe("alive\n");
+    const alive = await eventually(async () => (await sh("echo alive", 5000).catch(() => ({ stdout: "" }))).stdout === "alive\n", "the sandbox to answer again", 10_000);
+    expect(alive).toBe(true);
     expect((await client.sandbox.execute(neighbour, ["echo", "fine"])).stdout).toBe("fine\n");
   });
 

@@ -3,8 +3,9 @@
 // auth (checked against its hash, stripped before forwarding, never logged); responses stream through unbuffered and a
 // caller's disconnect aborts the upstream request, which closes the connection inside the sandbox.
 import type { Server, ServerWebSocket } from "bun";
-import { BunkerError, Elysia } from "bunker/core";
-import type { SandboxService } from "./sandboxes";
+import { Elysia } from "bunker/core";
+import type { SandboxService } from "./contract";
+import { errors } from "./errors";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
 export const ACCESS_TOKEN_HEADER = "x-access-token";
@@ -32,12 +33,12 @@ function forwardHeaders(request: Request, target: { host: string; port: number }
 /** Resolves the caller's access token and the sandbox's port; errors are BunkerErrors (rendered flat). */
 async function resolveTarget(sandboxes: SandboxService, request: Request, id: string, portText: string) {
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BunkerError(400, "BAD_REQUEST", `invalid port "${portText}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw errors.INVALID_REQUEST(`invalid port "${portText}"`);
   const token = request.headers.get(ACCESS_TOKEN_HEADER);
-  if (!token) throw new BunkerError(401, "UNAUTHORIZED", `missing ${ACCESS_TOKEN_HEADER} header`);
+  if (!token) throw errors.ACCESS_TOKEN_INVALID(`missing ${ACCESS_TOKEN_HEADER} header`);
   const access = await sandboxes.verifyAccessToken(id, token);
-  if (!access) throw new BunkerError(401, "UNAUTHORIZED", `invalid access token for sandbox ${id}`);
-  if (access.status === "paused") throw new BunkerError(409, "SANDBOX_PAUSED", `sandbox ${id} is paused: resume it first (POST /sandboxes/${id}/resume)`);
+  if (!access) throw errors.ACCESS_TOKEN_INVALID(`invalid access token for sandbox ${id}`);
+  if (access.status === "paused") throw errors.SANDBOX_PAUSED(`sandbox ${id} is paused: resume it first (POST /sandboxes/${id}/resume)`);
   const target = await sandboxes.portTarget(id, port, access.owner);
   return { target, port };
 }
@@ -63,7 +64,7 @@ async function proxyHttp(request: Request, target: { host: string; port: number 
     } as RequestInit);
   } catch (error) {
     if (request.signal.aborted) return new Response(null, { status: 499 });
-    throw new BunkerError(502, "BAD_GATEWAY", `nothing answered on port ${target.port} in the sandbox: ${(error as Error).message}`);
+    throw errors.PORT_UNREACHABLE(`nothing answered on port ${target.port} in the sandbox: ${(error as Error).message}`);
   }
   const headers = new Headers(upstream.headers);
   for (const h of HOP_BY_HOP) headers.delete(h);
@@ -88,7 +89,7 @@ async function proxyWebSocket(request: Request, server: Server<WsBridge>, target
     upstream.onerror = () => resolve(false);
     upstream.onclose = () => resolve(false);
   });
-  if (!opened) throw new BunkerError(502, "BAD_GATEWAY", `no WebSocket server accepted the connection on port ${target.port} in the sandbox`);
+  if (!opened) throw errors.PORT_UNREACHABLE(`no WebSocket server accepted the connection on port ${target.port} in the sandbox`);
   upstream.onclose = (e) => client?.close(e.code === 1005 || e.code === 1006 ? 1000 : e.code, e.reason);
   upstream.onerror = () => client?.close(1011, "upstream error");
   const data: WsBridge = {
@@ -107,7 +108,7 @@ async function proxyWebSocket(request: Request, server: Server<WsBridge>, target
   const ok = server.upgrade(request, { data, headers: upstream.protocol ? { "sec-websocket-protocol": upstream.protocol } : undefined });
   if (!ok) {
     upstream.close();
-    throw new BunkerError(400, "BAD_REQUEST", "expected a WebSocket upgrade");
+    throw errors.INVALID_REQUEST("expected a WebSocket upgrade");
   }
   return undefined;
 }
@@ -117,7 +118,7 @@ export function gatewayRoutes(sandboxes: SandboxService) {
     const url = new URL(request.url);
     const { target } = await resolveTarget(sandboxes, request, params.id!, params.port!);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      if (!server) throw new BunkerError(400, "BAD_REQUEST", "WebSocket needs a listening server");
+      if (!server) throw errors.INVALID_REQUEST("WebSocket needs a listening server");
       return proxyWebSocket(request, server, target, url);
     }
     return proxyHttp(request, target, url);

@@ -9,6 +9,7 @@ import { createBunker, type Bunker } from "bunker/core";
 import liteboxd from "./index";
 import { ociSource } from "./drivers/images";
 import { buildBusyboxArchive } from "./testdata/busybox-image";
+import { eventually } from "../../test/support/eventually";
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-images-"));
 const imageDir = join(dataDir, "plugins", "liteboxd", "images");
@@ -31,15 +32,15 @@ async function watchTask(id: string): Promise<Task[]> {
   throw new Error("prepull did not finish");
 }
 
+type SandboxState = { status: string; status_reason?: string };
+const sandboxState = async (id: string) => (await (await fetch(`${api}/sandboxes/${id}`)).json()) as SandboxState;
+
 async function running(id: string) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const s = (await (await fetch(`${api}/sandboxes/${id}`)).json()) as { status: string; status_reason?: string };
-    if (s.status === "running") return;
+  await eventually(async () => {
+    const s = await sandboxState(id);
     if (s.status === "failed") throw new Error(`sandbox failed: ${s.status_reason}`);
-    await Bun.sleep(10);
-  }
-  throw new Error("sandbox not running");
+    return s.status === "running";
+  }, `sandbox ${id} to run`, 30_000);
 }
 
 const exec = async (id: string, command: string[]) =>
@@ -135,8 +136,7 @@ describe("sandboxes from a cached image", () => {
 
     await fetch(`${api}/sandboxes/${a.id}`, { method: "DELETE" });
     await fetch(`${api}/sandboxes/${b.id}`, { method: "DELETE" });
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && (await (await fetch(`${api}/sandboxes`)).json()).items.length > 0) await Bun.sleep(20);
+    await eventually(async () => (await (await fetch(`${api}/sandboxes`)).json()).items.length === 0, "both deletions");
     // Unused now: a new prepull and its deletion remove the entry.
     const task = (await (await fetch(`${api}/images/prepull`, json({ image: archive }))).json()) as Task;
     expect((await watchTask(task.id)).at(-1)!.status).toBe("completed");
@@ -151,12 +151,10 @@ describe("sandboxes from a cached image", () => {
       const image = `127.0.0.1:${silent.port}/nothing:latest`;
       expect((await fetch(`${api}/templates`, json({ name: "silent", spec: { image, startupTimeout: 1 } }))).status).toBe(201);
       const { id } = (await (await fetch(`${api}/sandboxes`, json({ template: "silent" }))).json()) as { id: string };
-      let s = { status: "pending", status_reason: "" };
-      const deadline = Date.now() + 15_000;
-      while (s.status === "pending" && Date.now() < deadline) {
-        await Bun.sleep(50);
-        s = (await (await fetch(`${api}/sandboxes/${id}`)).json()) as typeof s;
-      }
+      const s = await eventually(async () => {
+        const current = await sandboxState(id);
+        return current.status !== "pending" && current;
+      }, "the startup to end", 15_000);
       expect(s.status).toBe("failed");
       expect(s.status_reason).toContain("startup did not finish within 1s");
       await fetch(`${api}/sandboxes/${id}`, { method: "DELETE" });

@@ -6,24 +6,14 @@ import { createLocalDriver } from "./drivers/local";
 import { gatewayRoutes } from "./gateway";
 import { streamRoutes } from "./streams";
 import { createBwrapIsolation } from "./isolation";
-import { createErrorShapes, sandboxRoutes, templateRoutes } from "./routes";
-import { createSandboxService, type SandboxService } from "./sandboxes";
+import { createLiteboxdErrorRenderer } from "./errors";
+import { sandboxRoutes, templateRoutes } from "./routes";
+import { createSandboxService } from "./sandboxes";
 import { createStore, migrations } from "./store";
-import { createTemplateService, type TemplateService } from "./templates";
+import { createTemplateService } from "./templates";
 
-export type { SandboxService, SandboxWatcher } from "./sandboxes";
-export type { TemplateService } from "./templates";
-export type { InteractiveProcess } from "./drivers/types";
-export type { SandboxWire, TemplateSpec, TemplateWire, TemplateVersionWire } from "./schema";
-
-declare module "bunker/core" {
-  interface BunkerServices {
-    /** Sandboxes from templates for other plugins: create, waitForReady, exec, upload/download, logs, remove. */
-    "liteboxd.sandboxes": SandboxService;
-    /** Templates for other plugins: create, update, get, list, remove, exists (wire Template shapes). */
-    "liteboxd.templates": TemplateService;
-  }
-}
+// Other plugins import these from ./contract; kept here for the ones that still import the plugin's entry.
+export type * from "./contract";
 
 export default definePlugin({
   name: "liteboxd",
@@ -67,38 +57,39 @@ export default definePlugin({
       onError: (message, error) => ctx.log.warn(message, { error: (error as Error).message }),
     });
     const templates = createTemplateService(store, driver);
-    ctx.services.provide("liteboxd.templates", templates);
+    ctx.services.provide("liteboxd.templates", templates.service);
     const sandboxes = createSandboxService({
-      store, driver, templates, log: ctx.log,
+      store, driver, templates: templates.specs, log: ctx.log,
       apiBase: () => `${ctx.baseUrl}${ctx.prefix}`,
       pidsLimit: ctx.config.pidsLimit,
       maxExecOutputBytes: ctx.config.maxExecOutputBytes,
     });
-    ctx.services.provide("liteboxd.sandboxes", sandboxes);
+    ctx.services.provide("liteboxd.sandboxes", sandboxes.service);
 
-    const shapes = createErrorShapes(ctx.prefix);
-    ctx.formatErrors(shapes.format);
+    // LiteBoxd's error shapes on our routes. A local onError on the instance below cannot do this in Elysia 1.4:
+    // the core's global onError is registered first and answers first (see the README, "Error shapes").
+    ctx.formatErrors(createLiteboxdErrorRenderer(ctx.prefix));
     ctx.onStart(async () => {
       await templates.recoverPrepulls();
-      const n = await sandboxes.recoverAfterRestart();
+      const n = await sandboxes.maintenance.recoverAfterRestart();
       if (n) ctx.log.info("cleaning up sandboxes left from a previous run", { count: n });
       driver.warm?.();
     });
     ctx.onStop(async () => {
-      await sandboxes.stopAll();
+      await sandboxes.maintenance.stopAll();
       await driver.close?.();
     });
     ctx.background("ttl-cleaner", async () => {
-      const n = await sandboxes.sweep();
+      const n = await sandboxes.maintenance.sweep();
       if (n) ctx.log.info("expired sandboxes deleted", { count: n });
     }, { intervalMs: ctx.config.cleanupIntervalMs });
 
     // The gateway's auth is the sandbox's own X-Access-Token, not a Bunker API key.
     ctx.publicPaths("/sandbox/*/port/*", "/sandbox/*/port/*/**");
     return new Elysia({ name: "liteboxd" })
-      .use(sandboxRoutes(sandboxes))
-      .use(streamRoutes(sandboxes))
-      .use(gatewayRoutes(sandboxes))
-      .use(templateRoutes(templates));
+      .use(sandboxRoutes(sandboxes.service))
+      .use(streamRoutes(sandboxes.service))
+      .use(gatewayRoutes(sandboxes.service))
+      .use(templateRoutes(templates.service));
   },
 });

@@ -2,27 +2,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BunkerError, Elysia, badRequest, principalOf, t } from "bunker/core";
+import { BunkerError, Elysia, principalOf, t } from "bunker/core";
+import type { ImportStrategy, SandboxService, TemplateService } from "./contract";
+import { errors } from "./errors";
 import { boundaryOf, readMultipart } from "./multipart";
-import type { SandboxService } from "./sandboxes";
 import { CreateSandboxBody, CreateTemplateBody, ExecBody, PrepullBody, RollbackBody, UpdateTemplateBody } from "./schema";
-import type { ImportStrategy, TemplateService } from "./templates";
-
-/** Which error shape a request gets: LiteBoxd renders sandbox/auth errors flat and template, image and import/export
- * errors nested (`{"error":{code,message}}`), chosen by the request's path. */
-export function createErrorShapes(prefix = "/api/v1") {
-  const LITEBOXD_CODES = new Set(["INVALID_REQUEST", "TEMPLATE_EXISTS", "TEMPLATE_NOT_FOUND", "VERSION_NOT_FOUND", "PREPULL_IN_PROGRESS", "PREPULL_NOT_FOUND", "INVALID_YAML", "INTERNAL_ERROR"]);
-  const nestedPath = (path: string) => path.startsWith(`${prefix}/templates`) || path.startsWith(`${prefix}/images`);
-  return {
-    format(error: BunkerError, _requestId: string, request?: Request): Response {
-      const path = request ? new URL(request.url).pathname : "";
-      const isNested = nestedPath(path) || (LITEBOXD_CODES.has(error.code) && error.code !== "INTERNAL_ERROR");
-      if (!isNested) return Response.json({ error: error.message }, { status: error.status });
-      const code = LITEBOXD_CODES.has(error.code) ? error.code : error.status >= 500 ? "INTERNAL_ERROR" : error.status === 400 || error.status === 422 ? "INVALID_REQUEST" : error.code;
-      return Response.json({ error: { code, message: error.message } }, { status: error.status });
-    },
-  };
-}
 
 const user = (request: Request) => principalOf(request).userId;
 
@@ -47,7 +31,7 @@ export function sandboxRoutes(sandboxes: SandboxService) {
     .post("/sandboxes/:id/exec", ({ params, body, request }) => sandboxes.exec(params.id, body, user(request)), { body: ExecBody })
     .get("/sandboxes/:id/logs", ({ params, query, request }) => {
       const tail = query.tail === undefined || query.tail === "all" ? undefined : Number(query.tail);
-      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw badRequest("tail must be a non-negative integer or \"all\"");
+      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw errors.INVALID_REQUEST("tail must be a non-negative integer or \"all\"");
       return sandboxes.logs(params.id, user(request), query.tail === undefined ? 100 : tail);
     }, { query: t.Object({ tail: t.Optional(t.String()) }) })
     .get("/sandboxes/:id/files", async ({ params, query, request }) => {
@@ -63,7 +47,7 @@ export function sandboxRoutes(sandboxes: SandboxService) {
 /** Streams the `file` part into the sandbox; a `path` part that comes after the file makes us spool to disk first. */
 async function uploadMultipart(request: Request, write: (path: string | undefined, body: ReadableStream<Uint8Array>) => Promise<number>) {
   const boundary = boundaryOf(request.headers.get("content-type"));
-  if (!boundary || !request.body) throw badRequest("expected a multipart/form-data body with fields file and path");
+  if (!boundary || !request.body) throw errors.INVALID_REQUEST("expected a multipart/form-data body with fields file and path");
   let path: string | undefined;
   let current: string | undefined;
   let text = "";
@@ -95,20 +79,20 @@ async function uploadMultipart(request: Request, write: (path: string | undefine
           else spool?.sink.write(e.chunk);
         } else if (current === "path") {
           text += new TextDecoder().decode(e.chunk);
-          if (text.length > 4096) throw badRequest("path is too long");
+          if (text.length > 4096) throw errors.INVALID_REQUEST("path is too long");
         }
       } else if (current === "path") path = text;
       else if (current === "file" && writer) await writer.close();
       else if (current === "file" && spool) await spool.sink.end();
     }
-    if (!sawFile) throw badRequest("the multipart field \"file\" is required");
+    if (!sawFile) throw errors.INVALID_REQUEST("the multipart field \"file\" is required");
     if (writing) await writing;
     else if (spool) await write(path, Bun.file(spool.file).stream());
   } catch (error) {
     // Not awaited: aborting a pipe that nobody reads any more can wait forever.
     writer?.abort(error).catch(() => undefined);
     if (error instanceof BunkerError) throw error;
-    if ((error as Error).message?.startsWith("malformed multipart")) throw badRequest((error as Error).message);
+    if ((error as Error).message?.startsWith("malformed multipart")) throw errors.INVALID_REQUEST((error as Error).message);
     throw error;
   } finally {
     if (spool) rmSync(spool.dir, { recursive: true, force: true });
@@ -132,13 +116,13 @@ export function templateRoutes(templates: TemplateService) {
     })), { query: t.Object({ tag: t.Optional(t.String()), names: t.Optional(t.String()) }) })
     .post("/templates/import", async ({ request }) => {
       const form = await request.formData().catch(() => {
-        throw new BunkerError(400, "INVALID_REQUEST", "expected a multipart/form-data body with a file field");
+        throw errors.INVALID_REQUEST("expected a multipart/form-data body with a file field");
       });
       const file = form.get("file");
-      if (file === null) throw new BunkerError(400, "INVALID_REQUEST", "the multipart field \"file\" is required");
+      if (file === null) throw errors.INVALID_REQUEST("the multipart field \"file\" is required");
       const strategy = String(form.get("strategy") ?? "create-or-update") as ImportStrategy;
       if (!["create-only", "update-only", "create-or-update"].includes(strategy)) {
-        throw new BunkerError(400, "INVALID_REQUEST", `unknown strategy "${strategy}": use create-only, update-only or create-or-update`);
+        throw errors.INVALID_REQUEST(`unknown strategy "${strategy}": use create-only, update-only or create-or-update`);
       }
       const text = typeof file === "string" ? file : await file.text();
       return templates.importYaml(text, strategy, String(form.get("prepull")) === "true", user(request));
@@ -179,7 +163,7 @@ export function templateRoutes(templates: TemplateService) {
 
 function versionNumber(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new BunkerError(400, "INVALID_REQUEST", `version must be a positive integer, got "${text}"`);
+  if (!Number.isInteger(n) || n < 1) throw errors.INVALID_REQUEST(`version must be a positive integer, got "${text}"`);
   return n;
 }
 

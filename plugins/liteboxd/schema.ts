@@ -1,4 +1,5 @@
-// The LiteBoxd wire models (field casing copied exactly from the contract: mixed on purpose).
+// The LiteBoxd wire models, written once: request schemas (TypeBox) and the shapes the API returns. Field casing is
+// copied exactly from LiteBoxd (mixed on purpose: see WIRE.md). The client and contract.ts re-export these as types.
 import { t } from "bunker/core";
 import type { Static } from "@sinclair/typebox";
 
@@ -36,24 +37,27 @@ export type TemplateSpec = Static<typeof TemplateSpecSchema>;
 
 export const TEMPLATE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** LiteBoxd's Go SDK and CLI send null for the optional fields they leave unset: null means "not given". */
+const Unset = <T extends Parameters<typeof t.Nullable>[0]>(schema: T) => t.Optional(t.Nullable(schema));
+
 export const CreateTemplateBody = t.Object({
   name: t.String(),
-  displayName: t.Optional(t.String()),
-  description: t.Optional(t.String()),
-  tags: t.Optional(t.Array(t.String())),
-  isPublic: t.Optional(t.Boolean()),
+  displayName: Unset(t.String()),
+  description: Unset(t.String()),
+  tags: Unset(t.Array(t.String())),
+  isPublic: Unset(t.Boolean()),
   spec: TemplateSpecSchema,
-  autoPrepull: t.Optional(t.Boolean()),
+  autoPrepull: Unset(t.Boolean()),
 });
 export type CreateTemplateRequest = Static<typeof CreateTemplateBody>;
 
 export const UpdateTemplateBody = t.Object({
-  displayName: t.Optional(t.String()),
-  description: t.Optional(t.String()),
-  tags: t.Optional(t.Array(t.String())),
-  isPublic: t.Optional(t.Boolean()),
+  displayName: Unset(t.String()),
+  description: Unset(t.String()),
+  tags: Unset(t.Array(t.String())),
+  isPublic: Unset(t.Boolean()),
   spec: TemplateSpecSchema,
-  changelog: t.Optional(t.String()),
+  changelog: Unset(t.String()),
 });
 export type UpdateTemplateRequest = Static<typeof UpdateTemplateBody>;
 
@@ -61,7 +65,8 @@ export const RollbackBody = t.Object({ targetVersion: t.Integer({ minimum: 1 }),
 
 export const CreateSandboxBody = t.Object({
   template: t.String({ minLength: 1 }),
-  templateVersion: t.Optional(t.Integer({ minimum: 1 })),
+  /** 0 or null: the latest version (what LiteBoxd's Go SDK sends when none is chosen). */
+  templateVersion: Unset(t.Integer({ minimum: 0 })),
   overrides: t.Optional(t.Object({
     cpu: t.Optional(t.String()),
     memory: t.Optional(t.String()),
@@ -70,6 +75,11 @@ export const CreateSandboxBody = t.Object({
   })),
 });
 export type CreateSandboxRequest = Static<typeof CreateSandboxBody>;
+export type SandboxOverrides = NonNullable<CreateSandboxRequest["overrides"]>;
+export type ResourceSpec = NonNullable<TemplateSpec["resources"]>;
+export type FileSpec = NonNullable<TemplateSpec["files"]>[number];
+export type ProbeSpec = NonNullable<TemplateSpec["readinessProbe"]>;
+export type NetworkSpec = NonNullable<TemplateSpec["network"]>;
 
 export const ExecBody = t.Object({
   command: t.Array(t.String(), { minItems: 1 }),
@@ -82,6 +92,9 @@ export type ExecRequest = Static<typeof ExecBody>;
 
 export const PrepullBody = t.Object({ image: t.String({ minLength: 1 }), timeout: t.Optional(t.Integer({ minimum: 1 })) });
 
+/** "paused" is Bunker's (POST /sandboxes/:id/pause); a LiteBoxd server never reports it. */
+export type SandboxStatus = "pending" | "running" | "paused" | "succeeded" | "failed" | "stopped" | "terminating" | "unknown";
+
 /** The wire shapes the API returns. */
 export interface SandboxWire {
   id: string;
@@ -90,7 +103,7 @@ export interface SandboxWire {
   memory: string;
   ttl: number;
   env: Record<string, string>;
-  status: "pending" | "running" | "paused" | "succeeded" | "failed" | "stopped" | "terminating" | "unknown";
+  status: SandboxStatus;
   template?: string;
   templateVersion?: number;
   accessToken?: string;
@@ -128,10 +141,12 @@ export interface TemplateVersionWire {
   createdAt: string;
 }
 
+export type PrepullStatus = "pending" | "pulling" | "completed" | "failed";
+
 export interface PrepullWire {
   id: string;
   image: string;
-  status: "pending" | "pulling" | "completed" | "failed";
+  status: PrepullStatus;
   progress: { ready: number; total: number };
   template?: string;
   error?: string;
@@ -146,6 +161,39 @@ export interface ExecResultWire {
   timed_out: boolean;
   truncated: boolean;
 }
+
+export interface LogsWire {
+  logs: string;
+  /** "[Type] Reason: message", oldest first. */
+  events: string[];
+}
+
+export interface TemplateListWire {
+  items: TemplateWire[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface VersionListWire {
+  items: TemplateVersionWire[];
+  total: number;
+}
+
+export interface RollbackWire {
+  id: string;
+  name: string;
+  latestVersion: number;
+  rolledBackFrom: number;
+  rolledBackTo: number;
+  updatedAt: string;
+}
+
+export interface PrepullListWire {
+  items: PrepullWire[];
+}
+
+export type ImportStrategy = "create-only" | "update-only" | "create-or-update";
 
 export interface ImportResultWire {
   total: number;

@@ -9,9 +9,10 @@ import { startWithServices } from "./testdata/with-services";
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-service-"));
 let bunker: Bunker;
 let sandboxes: BunkerServices["liteboxd.sandboxes"];
+let templates: BunkerServices["liteboxd.templates"];
 
 beforeAll(async () => {
-  ({ bunker, sandboxes } = await startWithServices(dataDir));
+  ({ bunker, sandboxes, templates } = await startWithServices(dataDir));
   const res = await fetch(`${bunker.baseUrl}/api/v1/templates`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -60,6 +61,24 @@ describe("the liteboxd.sandboxes service", () => {
     const closed = await sandboxes.portTarget(id, 8001, "agent-user");
     const refused = await fetch(`http://${closed.host}:${closed.port}/`).then((r) => r.status, () => "refused");
     expect(refused).toBe("refused");
+    await sandboxes.remove(id, "agent-user");
+  });
+
+  test("waitForReady rejects as soon as the startup fails, with the reason", async () => {
+    await templates.create({ name: "broken", spec: { image: "host", startupScript: "echo no >&2; exit 3" } }, "agent-user");
+    const { id } = await sandboxes.create({ template: "broken" }, "agent-user");
+    const error = await sandboxes.waitForReady(id, "agent-user", 30_000).catch((e) => e);
+    expect(error).toMatchObject({ status: 409, code: "SANDBOX_NOT_RUNNING" });
+    expect(error.message).toContain("startupScript exited with code 3");
+    await sandboxes.remove(id, "agent-user");
+  });
+
+  test("waitForReady gives up after its timeout while the sandbox is still pending", async () => {
+    await templates.create({ name: "slow", spec: { image: "host", startupScript: "sleep 30" } }, "agent-user");
+    const { id } = await sandboxes.create({ template: "slow" }, "agent-user");
+    const error = await sandboxes.waitForReady(id, "agent-user", 200).catch((e) => e);
+    expect(error).toMatchObject({ status: 504, code: "SANDBOX_NOT_READY" });
+    expect((await sandboxes.get(id, "agent-user")).status).toBe("pending");
     await sandboxes.remove(id, "agent-user");
   });
 });

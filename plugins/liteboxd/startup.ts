@@ -1,7 +1,7 @@
 // The startup sequence of a sandbox: start the runtime, startupScript, files placed, the main process started, then
 // the readiness probe (exec, or Bunker's httpGet through the port tunnel); all within startupTimeout.
-import { BunkerError } from "bunker/core";
 import type { DriverSandbox } from "./drivers/types";
+import { errors } from "./errors";
 import type { TemplateSpec } from "./schema";
 
 export interface StartupContext {
@@ -14,7 +14,7 @@ export interface StartupContext {
 export async function runStartup(runtime: DriverSandbox, spec: TemplateSpec, ctx: StartupContext): Promise<void> {
   const deadline = Date.now() + (spec.startupTimeout ?? 300) * 1000;
   const remaining = () => deadline - Date.now();
-  const timeout = () => new BunkerError(504, "STARTUP_TIMEOUT", `startup did not finish within ${spec.startupTimeout ?? 300}s`);
+  const timeout = () => errors.STARTUP_TIMEOUT(`startup did not finish within ${spec.startupTimeout ?? 300}s`);
   // start() includes pulling an image not cached yet: it too must end within startupTimeout.
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {

@@ -2,9 +2,9 @@
 // GET /sandboxes/:id/exec/interactive (WebSocket with LiteBoxd's JSON frames). Both end the command, with its whole
 // process group, when the caller goes away.
 import type { Server, ServerWebSocket } from "bun";
-import { BunkerError, Elysia, badRequest, principalOf, t } from "bunker/core";
-import type { InteractiveProcess } from "./drivers/types";
-import type { SandboxService } from "./sandboxes";
+import { Elysia, principalOf, t } from "bunker/core";
+import type { InteractiveProcess, SandboxService } from "./contract";
+import { errors } from "./errors";
 import { ExecBody } from "./schema";
 
 const KEEPALIVE_MS = 15_000;
@@ -107,7 +107,7 @@ export function streamRoutes(sandboxes: SandboxService) {
   const user = (request: Request) => principalOf(request).userId;
   return new Elysia({ name: "liteboxd-streams" })
     .post("/sandboxes/:id/exec/stream", async ({ params, body, request }) => {
-      if (body.cwd !== undefined && !body.cwd.startsWith("/")) throw badRequest("cwd must be an absolute path");
+      if (body.cwd !== undefined && !body.cwd.startsWith("/")) throw errors.INVALID_REQUEST("cwd must be an absolute path");
       const proc = await sandboxes.execInteractive(params.id, user(request), { command: body.command, tty: false, env: body.env, cwd: body.cwd });
       proc.closeStdin();
       let timedOut = false;
@@ -135,14 +135,14 @@ export function streamRoutes(sandboxes: SandboxService) {
       });
     }, { body: ExecBody })
     .get("/sandboxes/:id/exec/interactive", async ({ params, query, request, server }) => {
-      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw badRequest("this endpoint speaks WebSocket: send an Upgrade request");
-      if (!server) throw new BunkerError(400, "BAD_REQUEST", "WebSocket needs a listening server");
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw errors.INVALID_REQUEST("this endpoint speaks WebSocket: send an Upgrade request");
+      if (!server) throw errors.INVALID_REQUEST("WebSocket needs a listening server");
       const url = new URL(request.url);
       const num = (name: string) => {
         const v = url.searchParams.get(name);
         if (v === null || v === "") return undefined;
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 1000) throw badRequest(`${name} must be an integer from 1 to 1000`);
+        if (!Number.isInteger(n) || n < 1 || n > 1000) throw errors.INVALID_REQUEST(`${name} must be an integer from 1 to 1000`);
         return n;
       };
       const tty = query.tty === "true" || query.tty === "1";
@@ -151,7 +151,7 @@ export function streamRoutes(sandboxes: SandboxService) {
       });
       if (!(server as Server<InteractiveData>).upgrade(request, { data: bridge(proc) })) {
         proc.kill();
-        throw badRequest("expected a WebSocket upgrade");
+        throw errors.INVALID_REQUEST("expected a WebSocket upgrade");
       }
       return undefined;
     }, { query: t.Object({ tty: t.Optional(t.String()), command: t.Optional(t.Union([t.String(), t.Array(t.String())])), rows: t.Optional(t.String()), cols: t.Optional(t.String()) }) });

@@ -5,8 +5,9 @@ import { readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   bootGateway, call, commonOptions, createSandbox, createTemplate, keyOptions, makeUser, passwordOptions, run,
-  spawnBackground, tempDir, until, type Gw, type User,
+  spawnBackground, tempDir, type Gw, type User,
 } from "./testkit";
+import { eventually } from "../../test/support/eventually";
 
 const dir = tempDir("ssh-gateway-e2e-");
 const dataDir = join(dir, "data");
@@ -78,11 +79,13 @@ describe("running commands over ssh", () => {
   test("when the client goes away, its command is killed", async () => {
     const ssh = spawnBackground(["ssh", ...commonOptions(knownHosts), ...keyOptions(alice.keyFile), ...target(box.id), "--",
       "echo $$ > /workspace/orphan.pid; exec sleep 60"]);
-    await until(() => sshKey(alice, box.id, "cat /workspace/orphan.pid"), (r) => /^\d+\n$/.test(r.stdout), 10_000);
+    await eventually(async () => /^\d+\n$/.test((await sshKey(alice, box.id, "cat /workspace/orphan.pid")).stdout), "the command's pid file", 10_000);
     ssh.kill("SIGKILL");
     await ssh.exited;
-    const check = await until(() => sshKey(alice, box.id, "kill -0 $(cat /workspace/orphan.pid) 2>/dev/null && echo alive || echo gone"),
-      (r) => r.stdout === "gone\n", 10_000);
+    const check = await eventually(async () => {
+      const r = await sshKey(alice, box.id, "kill -0 $(cat /workspace/orphan.pid) 2>/dev/null && echo alive || echo gone");
+      return r.stdout === "gone\n" && r;
+    }, "the abandoned command to be killed", 10_000);
     expect(check.stdout).toBe("gone\n");
   });
 });
@@ -102,17 +105,17 @@ describe("an interactive shell through a PTY", () => {
     const wrapped = `${ssh.map((a) => `'${a}'`).join(" ")}; echo $? > '${codeFile}'; sleep 60`;
     expect((await tmux("new-session", "-d", "-s", "shell", "-x", "100", "-y", "30", "sh", "-c", wrapped)).code).toBe(0);
     await tmux("send-keys", "-t", "shell", "tty; stty size; echo ready-$((40 + 2))", "Enter");
-    const first = await until(screen, (s) => s.includes("ready-42"), 15_000);
+    const first = await eventually(async () => { const s = await screen(); return s.includes("ready-42") && s; }, "the shell's first answer", 15_000);
     expect(first).toMatch(/\/dev\/pts\/\d+/);
     expect(first).toContain("30 100");
 
     await tmux("resize-window", "-t", "shell", "-x", "120", "-y", "40");
     await tmux("send-keys", "-t", "shell", "clear; stty size; echo resized-$((1 + 1))", "Enter");
-    const second = await until(screen, (s) => s.includes("resized-2"), 15_000);
+    const second = await eventually(async () => { const s = await screen(); return s.includes("resized-2") && s; }, "the answer after the resize", 15_000);
     expect(second).toContain("40 120");
 
     await tmux("send-keys", "-t", "shell", "exit 5", "Enter");
-    const code = await until(async () => { try { return readFileSync(codeFile, "utf8").trim(); } catch { return ""; } }, (c) => c !== "", 15_000);
+    const code = await eventually(() => { try { return readFileSync(codeFile, "utf8").trim(); } catch { return ""; } }, "ssh's exit code", 15_000);
     expect(code).toBe("5");
   });
 });
@@ -173,7 +176,7 @@ describe("port forwarding with ssh -L", () => {
     const ssh = spawnBackground(["ssh", "-N", ...commonOptions(knownHosts), ...keyOptions(alice.keyFile), "-o", "ExitOnForwardFailure=yes",
       "-L", `${localPort}:localhost:8080`, ...target(web.id)]);
     try {
-      const page = await until(() => fetch(`http://127.0.0.1:${localPort}/index.html`).then((r) => r.text(), () => ""), (t) => t !== "", 15_000);
+      const page = await eventually(() => fetch(`http://127.0.0.1:${localPort}/index.html`).then((r) => r.text(), () => ""), "the forwarded page", 15_000);
       expect(page).toBe("<h1>inside the sandbox</h1>");
     } finally {
       ssh.kill();
@@ -262,7 +265,7 @@ describe("sessions end with the sandbox", () => {
       const reader = ssh.stdout.getReader();
       for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.length;
     })();
-    await until(async () => received, (n) => n > 1_000_000, 10_000);
+    await eventually(() => received > 1_000_000, "a megabyte of output", 10_000);
     expect((await call(gw, alice, "DELETE", `/api/v1/sandboxes/${doomed.id}`)).status).toBeLessThan(300);
     expect(await Promise.race([ssh.exited, Bun.sleep(10_000).then(() => "still running")])).not.toBe("still running");
     await drained;

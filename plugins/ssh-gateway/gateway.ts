@@ -3,7 +3,7 @@
 // goes away, and hands session and forwarding channels to session.ts and forward.ts.
 import { Server, utils, type AuthContext, type Connection, type ServerChannel } from "ssh2";
 import type { Logger } from "bunker/core";
-import type { InteractiveProcess, SandboxAccess } from "./access";
+import type { InteractiveProcess, SandboxService } from "../liteboxd/contract";
 import { disconnectWithMessage, sendAuthBanner } from "./messages";
 import { serveForward } from "./forward";
 import type { HostKey } from "./hostkey";
@@ -18,7 +18,7 @@ export interface GatewayOptions {
   maxConnectionsPerSandbox: number;
   maxConnectionsPerUser: number;
   hostKey: HostKey;
-  sandboxes: SandboxAccess;
+  sandboxes: SandboxService;
   keys: KeyService;
   log: Logger;
 }

@@ -2,7 +2,6 @@
 // Off unless `port` is set; binds to loopback by default. Routes under /ssh manage users' public keys.
 import { existsSync } from "node:fs";
 import { definePlugin, Elysia, t } from "bunker/core";
-import type { SandboxAccess } from "./access";
 import { startGateway, type Gateway } from "./gateway";
 import { loadOrCreateHostKey, type HostKey } from "./hostkey";
 import { createKeyService } from "./keys";
@@ -36,7 +35,7 @@ export default definePlugin({
     if (port !== undefined) {
       hostKey = loadOrCreateHostKey(ctx.dataDir);
       ctx.onStart(async () => {
-        const sandboxes: SandboxAccess = ctx.services.require("liteboxd.sandboxes");
+        const sandboxes = ctx.services.require("liteboxd.sandboxes");
         if (!existsSync(SFTP_SERVER)) ctx.healthWarning("sftp", `${SFTP_SERVER} is missing: sftp and scp fail until openssh-sftp-server is installed`);
         gateway = await startGateway({
           host, port, hostKey: hostKey!, sandboxes, keys, log: ctx.log,

@@ -4,10 +4,9 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import { utils } from "ssh2";
-import liteboxd from "../liteboxd/index";
 import sshGateway from "./index";
 import { fingerprintOf, parsePublicKey } from "./keys";
-import { tempDir } from "./testkit";
+import { LITEBOXD_PLUGIN, tempDir } from "./testkit";
 
 const dir = tempDir("ssh-gateway-keys-");
 let bunker: Bunker;
@@ -28,8 +27,8 @@ function keygen(comment: string): string {
 
 beforeAll(async () => {
   bunker = await createBunker({
-    builtins: false, plugins: [liteboxd, sshGateway],
-    config: { dataDir: join(dir, "data"), log: { level: "silent" }, plugins: { liteboxd: { warmPool: 0 } } },
+    builtins: false, plugins: [sshGateway],
+    config: { extraPlugins: [LITEBOXD_PLUGIN], dataDir: join(dir, "data"), log: { level: "silent" }, plugins: { liteboxd: { warmPool: 0 } } },
   });
   alice = (await bunker.keys.create("alice")).key;
   bob = (await bunker.keys.create("bob")).key;

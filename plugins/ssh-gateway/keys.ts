@@ -1,7 +1,7 @@
 // Public keys of Bunker users: parse and fingerprint OpenSSH key lines, keep them per owner, match a presented key.
 import { createHash } from "node:crypto";
-import { badRequest, conflict, notFound } from "bunker/core";
 import { utils } from "ssh2";
+import { errors } from "./errors";
 import type { SshKeyWire } from "./schema";
 import type { KeyRow, KeyStore } from "./store";
 
@@ -23,14 +23,14 @@ export interface ParsedPublicKey {
 
 export function parsePublicKey(text: string): ParsedPublicKey {
   const trimmed = text.trim();
-  if (trimmed.includes("PRIVATE KEY")) throw badRequest("that is a private key: send the public key (the .pub file)", undefined, "PRIVATE_KEY_SENT");
-  if (/[\r\n]/.test(trimmed)) throw badRequest("send exactly one public key line", undefined, "INVALID_PUBLIC_KEY");
+  if (trimmed.includes("PRIVATE KEY")) throw errors.PRIVATE_KEY_SENT("that is a private key: send the public key (the .pub file)");
+  if (/[\r\n]/.test(trimmed)) throw errors.INVALID_PUBLIC_KEY("send exactly one public key line");
   const parsed = utils.parseKey(trimmed);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) {
-    throw badRequest(`not an OpenSSH public key: ${key instanceof Error ? key.message : "unreadable"}`, undefined, "INVALID_PUBLIC_KEY");
+    throw errors.INVALID_PUBLIC_KEY(`not an OpenSSH public key: ${key instanceof Error ? key.message : "unreadable"}`);
   }
-  if (key.isPrivateKey()) throw badRequest("that is a private key: send the public key (the .pub file)", undefined, "PRIVATE_KEY_SENT");
+  if (key.isPrivateKey()) throw errors.PRIVATE_KEY_SENT("that is a private key: send the public key (the .pub file)");
   const blob = key.getPublicSSH();
   return {
     type: key.type,
@@ -48,10 +48,10 @@ export function createKeyService(store: KeyStore) {
     async add(owner: string, publicKey: string, name?: string): Promise<SshKeyWire> {
       const key = parsePublicKey(publicKey);
       if (await store.ownerHas(owner, key.fingerprint)) {
-        throw conflict(`this key (${key.fingerprint}) is already registered`, { fingerprint: key.fingerprint }, "KEY_EXISTS");
+        throw errors.KEY_EXISTS(`this key (${key.fingerprint}) is already registered`, { fingerprint: key.fingerprint });
       }
       if ((await store.byOwner(owner)).length >= MAX_KEYS_PER_USER) {
-        throw conflict(`at most ${MAX_KEYS_PER_USER} keys per user: remove one first`, undefined, "TOO_MANY_KEYS");
+        throw errors.TOO_MANY_KEYS(`at most ${MAX_KEYS_PER_USER} keys per user: remove one first`);
       }
       const row: KeyRow = {
         id: `key-${crypto.randomUUID().slice(0, 12)}`, owner, name: name ?? (key.comment || key.type), type: key.type,
@@ -64,7 +64,7 @@ export function createKeyService(store: KeyStore) {
       return (await store.byOwner(owner)).map(wire);
     },
     async remove(owner: string, id: string): Promise<void> {
-      if (!(await store.remove(id, owner))) throw notFound(`key ${id} not found`, { id }, "KEY_NOT_FOUND");
+      if (!(await store.remove(id, owner))) throw errors.KEY_NOT_FOUND(`key ${id} not found`, { id });
     },
     /** The users who registered exactly this key blob (usually one). */
     async ownersOf(blob: Uint8Array): Promise<string[]> {

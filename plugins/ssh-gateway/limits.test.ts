@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { HOST_KEY_FILE } from "./hostkey";
 import {
   bootGateway, call, commonOptions, createSandbox, createTemplate, keyOptions, makeUser, run, spawnBackground, tempDir,
-  until, type Gw, type User,
+  type Gw, type User,
 } from "./testkit";
+import { eventually } from "../../test/support/eventually";
 
 const dir = tempDir("ssh-gateway-limits-");
 const dataDir = join(dir, "data");
@@ -40,7 +41,7 @@ describe("connection limits", () => {
     const first = busySession(a.id);
     const second = busySession(b.id);
     try {
-      await until(async () => (await events(a.id)).includes("SSHCommand") && (await events(b.id)).includes("SSHCommand"), (ok) => ok, 10_000);
+      await eventually(async () => (await events(a.id)).includes("SSHCommand") && (await events(b.id)).includes("SSHCommand"), "both sessions to run", 10_000);
       const sameSandbox = await run(sshArgs(a.id, "echo in"));
       expect(sameSandbox.code).toBe(255);
       expect(sameSandbox.stderr).toContain(`too many SSH connections to sandbox ${a.id} (limit 1)`);
@@ -53,7 +54,7 @@ describe("connection limits", () => {
       second.kill();
       await Promise.all([first.exited, second.exited]);
     }
-    const freed = await until(() => run(sshArgs(c.id, "echo in")), (r) => r.code === 0, 10_000);
+    const freed = await eventually(async () => { const r = await run(sshArgs(c.id, "echo in")); return r.code === 0 && r; }, "a free connection slot", 10_000);
     expect(freed.stdout).toBe("in\n");
   });
 });

@@ -1,7 +1,7 @@
 // One SSH session channel: a shell or a command (with or without a PTY), or the SFTP subsystem, each a process in
 // the sandbox started through execInteractive; output, exit status, resize, signals and stdin EOF go through.
 import type { PseudoTtyInfo, ServerChannel, Session } from "ssh2";
-import type { InteractiveProcess, SandboxAccess } from "./access";
+import type { InteractiveProcess, SandboxService } from "../liteboxd/contract";
 
 /** OpenSSH's sftp-server, run INSIDE the sandbox so every path is confined by the sandbox itself; it logs each
  * file operation to stderr (-e -l INFO), which becomes the sandbox's events. */
@@ -22,7 +22,7 @@ type PtyRequest = PseudoTtyInfo & { term?: string };
 export interface SessionScope {
   sandboxId: string;
   owner: string;
-  sandboxes: SandboxAccess;
+  sandboxes: SandboxService;
   record(type: "Normal" | "Warning", reason: string, message: string): void;
   /** Traffic: pushes the idle timeout back. */
   touch(): void;

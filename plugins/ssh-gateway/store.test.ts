@@ -4,11 +4,10 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createBunker } from "bunker/core";
 import { startPostgres, type TestPostgres } from "../../test/support/postgres";
-import liteboxd from "../liteboxd/index";
 import sshGateway from "./index";
 import { createKeyService, parsePublicKey } from "./keys";
 import { createKeyStore } from "./store";
-import { tempDir } from "./testkit";
+import { LITEBOXD_PLUGIN, tempDir } from "./testkit";
 
 let pg: TestPostgres;
 const dir = tempDir("ssh-gateway-store-");
@@ -36,8 +35,8 @@ describe.each(databases)("keys stored in %s", (name, url) => {
   test("keys survive a restart, and a presented key finds exactly the users who registered it", async () => {
     const dataDir = join(dir, name);
     const open = () => createBunker({
-      builtins: false, plugins: [liteboxd, sshGateway],
-      config: { dataDir, ...(url() ? { databaseUrl: url() } : {}), log: { level: "silent" }, plugins: { liteboxd: { warmPool: 0 } } },
+      builtins: false, plugins: [sshGateway],
+      config: { extraPlugins: [LITEBOXD_PLUGIN], dataDir, ...(url() ? { databaseUrl: url() } : {}), log: { level: "silent" }, plugins: { liteboxd: { warmPool: 0 } } },
     });
     const shared = keygen(`shared-${name}`);
     const own = keygen(`own-${name}`);

@@ -4,8 +4,11 @@ import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
-import liteboxd from "../liteboxd/index";
+import { eventually } from "../../test/support/eventually";
 import sshGateway from "./index";
+
+/** liteboxd is loaded the way a deployment loads a plugin (by path), so this plugin's code never imports it. */
+export const LITEBOXD_PLUGIN = join(import.meta.dir, "..", "liteboxd", "index.ts");
 
 export interface Gw {
   bunker: Bunker;
@@ -17,9 +20,9 @@ export interface Gw {
 export async function bootGateway(dataDir: string, ssh: Record<string, unknown> = {}): Promise<Gw> {
   const bunker = await createBunker({
     builtins: false,
-    plugins: [liteboxd, sshGateway],
+    plugins: [sshGateway],
     config: {
-      dataDir, log: { level: "silent" }, server: { port: 0 },
+      extraPlugins: [LITEBOXD_PLUGIN], dataDir, log: { level: "silent" }, server: { port: 0 },
       plugins: { liteboxd: { warmPool: 2, cleanupIntervalMs: 200 }, "ssh-gateway": { port: 0, ...ssh } },
     },
   });
@@ -58,22 +61,14 @@ export async function createSandbox(gw: Gw, user: User, template: string): Promi
   const res = await call(gw, user, "POST", "/api/v1/sandboxes", { template });
   if (res.status !== 201) throw new Error(`create sandbox: ${res.status} ${await res.text()}`);
   const sandbox = (await res.json()) as { id: string; accessToken: string };
-  await until(async () => ((await (await call(gw, user, "GET", `/api/v1/sandboxes/${sandbox.id}`)).json()) as { status: string }).status, (s) => s === "running", 30_000);
+  const status = async () => ((await (await call(gw, user, "GET", `/api/v1/sandboxes/${sandbox.id}`)).json()) as { status: string }).status;
+  await eventually(async () => (await status()) === "running", `sandbox ${sandbox.id} to run`, 30_000);
   return sandbox;
 }
 
 export async function createTemplate(gw: Gw, user: User, name: string, spec: Record<string, unknown>): Promise<void> {
   const res = await call(gw, user, "POST", "/api/v1/templates", { name, spec: { image: "host", ...spec } });
   if (res.status !== 201) throw new Error(`create template: ${res.status} ${await res.text()}`);
-}
-
-export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await Bun.sleep(25);
-  }
 }
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));

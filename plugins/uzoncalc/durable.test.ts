@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import uzoncalc from "./index";
-import { calcBunker, eventually, EXECUTOR_VARIANTS, makeSafeDir, resume, start, status } from "./testing";
+import { eventually } from "../../test/support/eventually";
+import { calcBunker, EXECUTOR_VARIANTS, makeSafeDir, resume, start, status } from "./testing";
 
 describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
   let dir: ReturnType<typeof makeSafeDir>;
@@ -74,14 +75,14 @@ describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
       } finally {
         await before.stop();
       }
-      await Bun.sleep(60);
+      // No waiting here for the timeout to pass: the sweep runs every 20 ms and closes it once 50 ms have.
       const after = await calcBunker(variant, dataDir, { safeDirs: [dir.safe], idleTimeoutMs: 50, sweepIntervalMs: 20 });
       await after.start();
       try {
         const closed = await eventually(async () => {
           const r = await status(after, "offline-1");
           return r.body.status === "cancelled" ? r.body : undefined;
-        });
+        }, "the offline session to be closed by the sweep");
         expect(closed.error).toBe("closed after 50 ms without input");
       } finally {
         await after.stop();
@@ -98,7 +99,7 @@ describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
         const closed = await eventually(async () => {
           const r = await status(bunker, first.body.session_id);
           return r.body.status === "cancelled" ? r.body : undefined;
-        });
+        }, "the idle session to be closed");
         expect(closed.html).toBe("<p>started</p><p>cleanup ran</p>");
         expect(closed.error).toBe("closed after 300 ms without input");
         expect((await resume(bunker, first.body.session_id, { x: 1 })).status).toBe(409);

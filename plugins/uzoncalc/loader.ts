@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import * as calc from "./calc";
-import { BunkerError } from "./errors";
+import { echo, errors, type BunkerError } from "./errors";
 
 export const SHEET_EXTENSIONS = [".ts", ".js", ".mjs", ".tsx", ".jsx"];
 
@@ -56,23 +56,23 @@ export class SheetLoader {
   /** Resolves a requested path to the real path of a sheet inside a safe directory, or throws 403/404. */
   resolve(filePath: string): string {
     if (typeof filePath !== "string" || !filePath.trim() || filePath.includes("\0")) {
-      throw new BunkerError(400, "INVALID_FILE_PATH", "file_path must be a non-empty path");
+      throw errors.INVALID_FILE_PATH("file_path must be a non-empty path");
     }
     const candidates = isAbsolute(filePath) ? [resolve(filePath)] : this.safeDirs.map((d) => resolve(d, filePath));
     const lexical = candidates.filter((c) => this.safeDirs.some((d) => isInside(d, c)));
     if (!lexical.length) throw this.outside(filePath);
     const found = lexical.find((c) => existsSync(c));
-    if (!found) throw new BunkerError(404, "SHEET_NOT_FOUND", `no sheet at ${filePath}`, { file_path: filePath });
+    if (!found) throw errors.SHEET_NOT_FOUND(`no sheet at ${echo(filePath)}`, { file_path: echo(filePath) });
     const real = realpathSync(found);
     if (!this.realSafeDirs().some((d) => isInside(d, real))) throw this.outside(filePath);
     if (!statSync(real).isFile() || !SHEET_EXTENSIONS.includes(extname(real))) {
-      throw new BunkerError(400, "NOT_A_SHEET", `${filePath} is not a sheet module (${SHEET_EXTENSIONS.join(", ")})`, { file_path: filePath });
+      throw errors.NOT_A_SHEET(`${echo(filePath)} is not a sheet module (${SHEET_EXTENSIONS.join(", ")})`, { file_path: echo(filePath) });
     }
     return real;
   }
 
   private outside(filePath: string): BunkerError {
-    return new BunkerError(403, "PATH_NOT_ALLOWED", `${filePath} is outside the safe directories`, { file_path: filePath });
+    return errors.PATH_NOT_ALLOWED(`${echo(filePath)} is outside the safe directories`, { file_path: echo(filePath) });
   }
 
   /** Imports the module (again when its mtime changed or the cache was invalidated) and returns the named function. */
@@ -87,7 +87,7 @@ export class SheetLoader {
       try {
         module = (await import(url)) as Record<string, unknown>;
       } catch (err) {
-        throw new BunkerError(422, "SHEET_LOAD_FAILED", `${filePath} could not be loaded: ${(err as Error).message}`, { file_path: filePath });
+        throw errors.SHEET_LOAD_FAILED(`${echo(filePath)} could not be loaded: ${(err as Error).message}`, { file_path: echo(filePath) });
       }
       entry = { mtimeMs, module };
       this.cache.set(real, entry);
@@ -95,7 +95,7 @@ export class SheetLoader {
     const fn = entry.module[funcName];
     if (typeof fn !== "function") {
       const available = Object.keys(entry.module).filter((k) => typeof entry!.module[k] === "function");
-      throw new BunkerError(404, "FUNCTION_NOT_FOUND", `${filePath} exports no function "${funcName}"`, { func_name: funcName, available });
+      throw errors.FUNCTION_NOT_FOUND(`${echo(filePath)} exports no function "${funcName}"`, { func_name: funcName, available });
     }
     return fn as SheetFunction;
   }

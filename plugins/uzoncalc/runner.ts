@@ -1,7 +1,7 @@
 // Drives sheet generators: runs each to its next window (collecting HTML on the way), resumes, replays, closes.
 // The in-process executor uses it directly; the worker process wraps it in a JSON-lines protocol.
 import { escapeHtml, isHtml, isWindow, plainWindow, type CalcWindow } from "./calc";
-import { BunkerError } from "./errors";
+import { errors } from "./errors";
 import type { SheetLoader } from "./loader";
 
 export interface StartSpec {
@@ -87,7 +87,7 @@ export class SheetRunner {
   /** Loads the sheet and runs it to its first unanswered window. Load problems throw; sheet errors are outcomes. */
   async start(spec: StartSpec): Promise<StepOutcome> {
     if (this.live.has(spec.sessionId) || this.busy.has(spec.sessionId)) {
-      throw new BunkerError(409, "SESSION_EXISTS", `session ${spec.sessionId} is already running`);
+      throw errors.SESSION_EXISTS(`session ${spec.sessionId} is already running`);
     }
     const fn = await this.loader.load(spec.filePath, spec.funcName);
     this.busy.add(spec.sessionId);
@@ -117,8 +117,8 @@ export class SheetRunner {
   /** Sends the validated input to the window the session waits on and runs to the next window or the end. */
   async resume(sessionId: string, input: unknown): Promise<StepOutcome> {
     const gen = this.live.get(sessionId);
-    if (!gen) throw new BunkerError(404, "SESSION_NOT_LIVE", `session ${sessionId} is not running here`);
-    if (this.busy.has(sessionId)) throw new BunkerError(409, "SESSION_BUSY", `session ${sessionId} is already running a step`);
+    if (!gen) throw errors.SESSION_NOT_FOUND(`session ${sessionId} is not running here`);
+    if (this.busy.has(sessionId)) throw errors.SESSION_BUSY(`session ${sessionId} is already running a step`);
     this.busy.add(sessionId);
     try {
       return await this.drive(sessionId, gen, input, []);

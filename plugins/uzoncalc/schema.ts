@@ -28,16 +28,20 @@ export const configSchema = t.Object({
 
 const SessionId = t.String({ pattern: "^[A-Za-z0-9_.-]{1,80}$", description: "Letters, digits, _ . -" });
 
+/** Field names and values of a form, or a sheet's params: their total size and depth are checked in validate.ts. */
+const JsonObject = (description: string, options: Record<string, unknown> = {}) =>
+  t.Record(t.String({ maxLength: 128 }), t.Unknown(), { maxProperties: 200, description, ...options });
+
 export const StartBody = t.Object({
   file_path: t.String({ minLength: 1, maxLength: 4096, description: "Absolute, or relative to a safe directory" }),
   func_name: t.String({ pattern: "^[A-Za-z_$][A-Za-z0-9_$]*$", maxLength: 200 }),
   session_id: t.Optional(SessionId),
-  params: t.Optional(t.Record(t.String(), t.Unknown(), { default: {} })),
+  params: t.Optional(JsonObject("Passed to the sheet function (at most 256 KiB as JSON)", { default: {} })),
 });
 
 export const ResumeBody = t.Object({
   session_id: SessionId,
-  user_input: t.Record(t.String(), t.Unknown()),
+  user_input: JsonObject("The window's field values (at most 256 KiB as JSON)"),
 });
 
 export const SessionBody = t.Object({ session_id: SessionId });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Bunker } from "bunker/core";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { eventually } from "../../test/support/eventually";
 import { call, calcBunker, cancel, EXECUTOR_VARIANTS, makeSafeDir, resume, start, status } from "./testing";
 
 describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
@@ -101,8 +102,10 @@ describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
     test("a second resume while the first is running is 409 and the first completes", async () => {
       const first = await run("slow", { params: { ms: 300 } });
       const id = first.body.session_id;
-      const [a, b] = await Promise.all([resume(bunker, id, { n: 1 }), Bun.sleep(30).then(() => resume(bunker, id, { n: 2 }))]);
-      expect(a.body).toMatchObject({ status: "completed", result: 1 });
+      const firstStep = resume(bunker, id, { n: 1 });
+      await eventually(async () => (await status(bunker, id)).body.status === "running", "the first resume to be running");
+      const b = await resume(bunker, id, { n: 2 });
+      expect((await firstStep).body).toMatchObject({ status: "completed", result: 1 });
       expect(b.status).toBe(409);
       expect(b.body.error.code).toBe("SESSION_BUSY");
     });
@@ -129,7 +132,7 @@ describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
       const first = await run("slow", { params: { ms: 300 } });
       const id = first.body.session_id;
       const step = resume(bunker, id, { n: 7 });
-      await Bun.sleep(50);
+      await eventually(async () => (await status(bunker, id)).body.status === "running", "the step to be running");
       const c = await cancel(bunker, id);
       expect(c.body.status).toBe("cancelled");
       expect((await step).body.status).toBe("cancelled");

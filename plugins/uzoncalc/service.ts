@@ -1,11 +1,12 @@
 // Sessions: start a sheet, resume it with validated input, cancel, time out, survive restarts (by replaying inputs).
-import { BunkerError, badRequest, conflict, notFound, type Logger } from "bunker/core";
+import type { Logger } from "bunker/core";
 import type { Executor, StepOutcome } from "./drivers/executor";
+import { errors } from "./errors";
 import type { SheetListing, SheetLoader } from "./loader";
 import type { Static } from "@sinclair/typebox";
 import type { ExecutionResponse, SessionStatus } from "./schema";
-import type { SessionRecord, SessionStore } from "./store";
-import { validateInput } from "./validate";
+import { sessionKey, type SessionRecord, type SessionStore } from "./store";
+import { checkJsonSize, validateInput } from "./validate";
 
 /** What every execution route answers: `{status, session_id, ui?, html, result?, error?}` plus where it runs. */
 export type ExecutionView = Static<typeof ExecutionResponse>;
@@ -18,6 +19,8 @@ export interface ServiceOptions {
 }
 
 interface LiveSession extends SessionRecord {
+  /** sessionKey(owner, id): the session's name in `live` and in the executor. */
+  key: string;
   busy: boolean;
   lastActive: number;
   stack?: string;
@@ -25,10 +28,12 @@ interface LiveSession extends SessionRecord {
 }
 
 const FINISHED: ReadonlySet<SessionStatus> = new Set(["completed", "error", "cancelled"]);
-
+/** What a start's params and each window's input may weigh, as JSON. */
+export const MAX_PARAMS_BYTES = 256 * 1024;
+export const MAX_INPUT_BYTES = 256 * 1024;
 
 export class CalcService {
-  /** Sessions that are open (waiting or running); finished ones live in the database only. */
+  /** Sessions that are open (waiting or running), by sessionKey; finished ones live in the database only. */
   private readonly live = new Map<string, LiveSession>();
 
   constructor(
@@ -47,42 +52,47 @@ export class CalcService {
     return this.loader.list();
   }
 
-
   async start(owner: string, body: { file_path: string; func_name: string; session_id?: string; params?: Record<string, unknown> }): Promise<ExecutionView> {
+    const params = body.params ?? {};
+    checkJsonSize("params", params, MAX_PARAMS_BYTES);
     const filePath = this.loader.resolve(body.file_path);
+    // Ids are per owner: another user's session of the same id is neither in the way nor revealed.
     const id = body.session_id ?? crypto.randomUUID();
-    if (this.live.has(id)) throw conflict(`session ${id} already exists`, { session_id: id }, "SESSION_EXISTS");
+    const key = sessionKey(owner, id);
+    const exists = () => errors.SESSION_EXISTS(`session ${id} already exists`, { session_id: id });
+    if (this.live.has(key)) throw exists();
     if (this.live.size >= this.options.maxSessions) {
-      throw new BunkerError(429, "TOO_MANY_SESSIONS", `${this.live.size} sessions are open; finish or cancel some first`);
+      throw errors.TOO_MANY_SESSIONS(`${this.live.size} sessions are open; finish or cancel some first`);
     }
     const now = new Date().toISOString();
     const s: LiveSession = {
-      id, owner, filePath, funcName: body.func_name, params: body.params ?? {}, inputs: [], status: "running", ui: null, html: "",
+      key, id, owner, filePath, funcName: body.func_name, params, inputs: [], status: "running", ui: null, html: "",
       result: undefined, error: null, createdAt: now, updatedAt: now, busy: true, lastActive: Date.now(),
     };
     // Claim the id before the first await so a concurrent start with the same id is refused.
-    this.live.set(id, s);
+    this.live.set(key, s);
     try {
-      if (await this.store.exists(id)) throw conflict(`session ${id} already exists`, { session_id: id }, "SESSION_EXISTS");
-      const outcome = await this.executor.start({ sessionId: id, filePath, funcName: s.funcName, params: s.params, inputs: [] });
+      if (await this.store.exists(owner, id)) throw exists();
+      const outcome = await this.executor.start({ sessionId: key, filePath, funcName: s.funcName, params: s.params, inputs: [] });
       await this.apply(s, outcome, false);
       await this.store.insert(s);
     } catch (err) {
-      this.live.delete(id);
+      this.live.delete(key);
       throw err;
     }
     return this.release(s);
   }
 
   async resume(owner: string, id: string, userInput: Record<string, unknown>): Promise<ExecutionView> {
+    checkJsonSize("user_input", userInput, MAX_INPUT_BYTES);
     const s = await this.find(owner, id);
-    if (s.busy) throw conflict(`session ${id} is running a step; wait for it to finish`, { session_id: id }, "SESSION_BUSY");
+    if (s.busy) throw errors.SESSION_BUSY(`session ${id} is running a step; wait for it to finish`, { session_id: id });
     if (s.status !== "waiting_input" || !s.ui) {
-      throw conflict(`session ${id} is ${s.status}, not waiting for input`, { session_id: id, status: s.status }, "SESSION_NOT_WAITING");
+      throw errors.SESSION_NOT_WAITING(`session ${id} is ${s.status}, not waiting for input`, { session_id: id, status: s.status });
     }
     const checked = validateInput(s.ui, userInput);
     if (!checked.ok) {
-      throw badRequest(`the input does not fit the window "${s.ui.title}"`, { session_id: id, fields: checked.fields }, "INVALID_INPUT");
+      throw errors.INVALID_INPUT(`the input does not fit the window "${s.ui.title}"`, { session_id: id, fields: checked.fields });
     }
     s.busy = true;
     s.status = "running";
@@ -90,12 +100,12 @@ export class CalcService {
     try {
       let outcome: StepOutcome;
       let replayed = false;
-      if (this.executor.has(id)) {
-        outcome = await this.executor.resume(id, checked.values);
+      if (this.executor.has(s.key)) {
+        outcome = await this.executor.resume(s.key, checked.values);
       } else {
         // After a restart (or a worker restart) the generator is gone: run the sheet again through the recorded inputs.
-        this.log.debug("replaying session", { session_id: id, inputs: inputs.length });
-        outcome = await this.executor.start({ sessionId: id, filePath: s.filePath, funcName: s.funcName, params: s.params, inputs });
+        this.log.debug("replaying session", { session_id: id, owner, inputs: inputs.length });
+        outcome = await this.executor.start({ sessionId: s.key, filePath: s.filePath, funcName: s.funcName, params: s.params, inputs });
         replayed = true;
       }
       s.inputs = inputs;
@@ -107,7 +117,7 @@ export class CalcService {
         s.status = "cancelled";
         s.ui = null;
         s.updatedAt = new Date().toISOString();
-        this.live.delete(id);
+        this.live.delete(s.key);
         await this.store.update(s).catch(() => undefined);
       } else {
         s.status = "waiting_input";
@@ -160,7 +170,7 @@ export class CalcService {
   private async close(s: LiveSession, reason: string | null): Promise<void> {
     s.busy = true;
     try {
-      s.html += await this.executor.close(s.id);
+      s.html += await this.executor.close(s.key);
     } finally {
       s.status = "cancelled";
       s.ui = null;
@@ -168,19 +178,20 @@ export class CalcService {
       s.updatedAt = new Date().toISOString();
       await this.store.update(s);
       s.busy = false;
-      this.live.delete(s.id);
+      this.live.delete(s.key);
     }
   }
 
+  /** The caller's session of that id; only the caller's own are looked at, so others' ids read as missing. */
   private async find(owner: string, id: string): Promise<LiveSession> {
-    let s = this.live.get(id);
+    const key = sessionKey(owner, id);
+    let s = this.live.get(key);
     if (!s) {
-      const record = await this.store.get(id);
-      if (!record) throw notFound(`no session ${id}`, { session_id: id }, "SESSION_NOT_FOUND");
-      s = this.live.get(id) ?? { ...record, busy: false, lastActive: Date.parse(record.updatedAt) };
-      if (s.status === "waiting_input" && !this.live.has(id)) this.live.set(id, s);
+      const record = await this.store.get(owner, id);
+      if (!record) throw errors.SESSION_NOT_FOUND(`no session ${id}`, { session_id: id });
+      s = this.live.get(key) ?? { ...record, key, busy: false, lastActive: Date.parse(record.updatedAt) };
+      if (s.status === "waiting_input" && !this.live.has(key)) this.live.set(key, s);
     }
-    if (s.owner !== owner) throw notFound(`no session ${id}`, { session_id: id }, "SESSION_NOT_FOUND");
     return s;
   }
 
@@ -195,7 +206,7 @@ export class CalcService {
     s.lastActive = Date.now();
     if (outcome.status === "error") this.log.info("sheet failed", { session_id: s.id, file_path: s.filePath, error: outcome.error });
     if (s.cancelRequested) {
-      if (outcome.status === "waiting_input") s.html += await this.executor.close(s.id);
+      if (outcome.status === "waiting_input") s.html += await this.executor.close(s.key);
       s.status = "cancelled";
       s.ui = null;
     }
@@ -204,7 +215,7 @@ export class CalcService {
   /** Ends a step: frees the session and drops finished sessions from memory. */
   private release(s: LiveSession): ExecutionView {
     s.busy = false;
-    if (FINISHED.has(s.status)) this.live.delete(s.id);
+    if (FINISHED.has(s.status)) this.live.delete(s.key);
     return this.view(s);
   }
 

@@ -26,7 +26,39 @@ export const migrations: Migration[] = [
       await sql.unsafe("CREATE INDEX uzoncalc_sessions_status ON uzoncalc_sessions (status, updated_at)");
     },
   },
+  {
+    // Session ids are chosen by users, so they are unique per owner only: alice's "s1" and bob's "s1" are two
+    // sessions. Neither database can change a primary key in place: copy into a new table and swap it in.
+    id: 2,
+    name: "sessions keyed by owner and id",
+    up: async (sql) => {
+      await sql.unsafe(`CREATE TABLE uzoncalc_sessions_by_owner (
+        owner TEXT NOT NULL,
+        id TEXT NOT NULL,
+        file_path TEXT NOT NULL,
+        func_name TEXT NOT NULL,
+        params TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        status TEXT NOT NULL,
+        ui TEXT,
+        html TEXT NOT NULL,
+        result TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (owner, id)
+      )`);
+      const columns = "owner, id, file_path, func_name, params, inputs, status, ui, html, result, error, created_at, updated_at";
+      await sql.unsafe(`INSERT INTO uzoncalc_sessions_by_owner (${columns}) SELECT ${columns} FROM uzoncalc_sessions`);
+      await sql.unsafe("DROP TABLE uzoncalc_sessions");
+      await sql.unsafe("ALTER TABLE uzoncalc_sessions_by_owner RENAME TO uzoncalc_sessions");
+      await sql.unsafe("CREATE INDEX uzoncalc_sessions_status ON uzoncalc_sessions (status, updated_at)");
+    },
+  },
 ];
+
+/** How a session is known inside the server and its executors: user-chosen ids are unique per owner only. */
+export const sessionKey = (owner: string, id: string) => `${owner}/${id}`;
 
 export interface SessionRecord {
   id: string;
@@ -85,32 +117,29 @@ export class SessionStore {
   async update(s: SessionRecord): Promise<void> {
     await this.db.sql`UPDATE uzoncalc_sessions SET inputs = ${JSON.stringify(s.inputs)}, status = ${s.status},
       ui = ${json(s.ui ?? undefined)}, html = ${s.html}, result = ${json(s.result)}, error = ${s.error}, updated_at = ${s.updatedAt}
-      WHERE id = ${s.id}`;
+      WHERE owner = ${s.owner} AND id = ${s.id}`;
   }
 
-  async get(id: string): Promise<SessionRecord | null> {
-    const [row] = await this.db.sql`SELECT * FROM uzoncalc_sessions WHERE id = ${id}`;
+  async get(owner: string, id: string): Promise<SessionRecord | null> {
+    const [row] = await this.db.sql`SELECT * FROM uzoncalc_sessions WHERE owner = ${owner} AND id = ${id}`;
     return row ? fromRow(row as Row) : null;
   }
 
-  async exists(id: string): Promise<boolean> {
-    const [row] = await this.db.sql`SELECT id FROM uzoncalc_sessions WHERE id = ${id}`;
+  async exists(owner: string, id: string): Promise<boolean> {
+    const [row] = await this.db.sql`SELECT id FROM uzoncalc_sessions WHERE owner = ${owner} AND id = ${id}`;
     return !!row;
   }
 
-  async delete(id: string): Promise<void> {
-    await this.db.sql`DELETE FROM uzoncalc_sessions WHERE id = ${id}`;
-  }
-
-  /** Waiting sessions idle since before `cutoff` (ISO) that are not in memory: closed without a generator to run. */
+  /** Waiting sessions idle since before `cutoff` (ISO) that are not in memory (`except`: their session keys) are
+   * closed without a generator to run. */
   async expireWaiting(cutoff: string, except: Set<string>, now: string, message: string): Promise<number> {
-    const rows = (await this.db.sql`SELECT id FROM uzoncalc_sessions
-      WHERE status = ${"waiting_input"} AND updated_at < ${cutoff}`) as Array<{ id: string }>;
+    const rows = (await this.db.sql`SELECT owner, id FROM uzoncalc_sessions
+      WHERE status = ${"waiting_input"} AND updated_at < ${cutoff}`) as Array<{ owner: string; id: string }>;
     let n = 0;
-    for (const { id } of rows) {
-      if (except.has(id)) continue;
+    for (const { owner, id } of rows) {
+      if (except.has(sessionKey(owner, id))) continue;
       await this.db.sql`UPDATE uzoncalc_sessions SET status = ${"cancelled"}, ui = ${null}, error = ${message}, updated_at = ${now}
-        WHERE id = ${id} AND status = ${"waiting_input"}`;
+        WHERE owner = ${owner} AND id = ${id} AND status = ${"waiting_input"}`;
       n++;
     }
     return n;

@@ -62,14 +62,3 @@ export function makeSafeDir(prefix = "uzoncalc-"): { root: string; safe: string;
   chmodSync(sheet, 0o644);
   return { root, safe, sheet, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
-
-/** Polls until `check` returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await Bun.sleep(25);
-  }
-}

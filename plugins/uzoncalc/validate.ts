@@ -1,5 +1,6 @@
 // Checks a submitted form against the window the session waits on; returns normalized values or per-field messages.
 import type { CalcField, CalcWindow } from "./calc";
+import { errors } from "./errors";
 
 export type ValidationResult =
   | { ok: true; values: Record<string, unknown> }
@@ -77,4 +78,26 @@ export function validateInput(win: CalcWindow, input: unknown): ValidationResult
     if (!known.has(name)) fields[name] = `unknown field "${name}" (this window has: ${[...known].join(", ") || "no fields"})`;
   }
   return Object.keys(fields).length ? { ok: false, fields } : { ok: true, values };
+}
+
+/** How deep params and inputs may nest: far beyond any form, well short of what recursion in JSON code survives. */
+export const MAX_JSON_DEPTH = 32;
+
+function depthWithin(value: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > maxDepth) return false;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
+/** Refuses a request value that nests too deeply or weighs more than `maxBytes` as JSON (400, without echoing it). */
+export function checkJsonSize(field: string, value: unknown, maxBytes: number): void {
+  const refuse = (message: string) => errors.VALIDATION_FAILED(`invalid body: ${field}: ${message}`, { in: "body", fields: [{ field, message }] });
+  if (!depthWithin(value, MAX_JSON_DEPTH)) throw refuse(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
+  if (bytes > maxBytes) throw refuse(`is ${bytes} bytes as JSON; at most ${maxBytes}`);
 }

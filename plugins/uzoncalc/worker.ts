@@ -1,6 +1,6 @@
 // The isolated executor's worker: `bun plugins/uzoncalc/worker.ts`, one JSON request per stdin line, one JSON reply
 // per stdout line ({id, ok, value} or {id, ok: false, error}). Sheets' own console output goes to stderr.
-import { BunkerError, toWireError } from "./errors";
+import { BunkerError, errors, toWireError } from "./errors";
 import { SheetLoader } from "./loader";
 import { SheetRunner } from "./runner";
 
@@ -32,7 +32,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     runner = new SheetRunner(new SheetLoader(req.safeDirs), { stepTimeoutMs: req.stepTimeoutMs, maxHtmlBytes: req.maxHtmlBytes });
     return { pid: process.pid };
   }
-  if (!runner) throw new BunkerError(500, "WORKER_NOT_READY", "the worker got a request before init");
+  if (!runner) throw errors.WORKER_ERROR("the worker got a request before init");
   switch (req.op) {
     case "start":
       return runner.start(req);
@@ -61,7 +61,7 @@ async function serve(line: string): Promise<void> {
   try {
     send({ id: req.id, ok: true, value: await handle(req) });
   } catch (err) {
-    const e = err instanceof BunkerError ? toWireError(err) : { status: 500, code: "WORKER_ERROR", message: (err as Error)?.message ?? String(err) };
+    const e = toWireError(err instanceof BunkerError ? err : errors.WORKER_ERROR((err as Error)?.message ?? String(err)));
     send({ id: req.id, ok: false, error: e });
   }
 }

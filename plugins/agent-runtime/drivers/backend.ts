@@ -1,6 +1,6 @@
 // What the agent host needs from the sandbox layer (the liteboxd plugin): templates with agent metadata,
 // sandboxes with a readiness probe, a gateway to the agent's port, pause/resume, TTLs. drivers/liteboxd.ts adapts it.
-import type { AgentConfig } from "../agent-config";
+import type { AgentConfig } from "bunker/agent-config";
 
 export const AGENT_PORT = 8080;
 

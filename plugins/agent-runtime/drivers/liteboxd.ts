@@ -5,8 +5,8 @@
 // touches liteboxd's files on disk: a sandbox controls its /workspace, so any path in there is untrusted.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { BunkerError } from "bunker/core";
-import type { SandboxService, TemplateService, TemplateSpec } from "../../liteboxd/index";
+import { errors } from "../errors";
+import type { SandboxService, TemplateService, TemplateSpec } from "../../liteboxd/contract";
 import { withDependencies } from "../dependencies";
 import { AGENT_PORT, type AgentSandboxBackend, type AgentTemplateSpec, type BackendSandboxState } from "./backend";
 
@@ -40,13 +40,13 @@ function projectFiles(dir: string, maxBytes: number, binaryFiles: boolean): { fi
       else if (entry.isFile()) {
         const bytes = readFileSync(path);
         size += bytes.byteLength;
-        if (size > maxBytes) throw new BunkerError(413, "PROJECT_TOO_LARGE", `The agent project is larger than ${maxBytes} bytes`);
+        if (size > maxBytes) throw errors.PROJECT_TOO_LARGE(`The agent project is larger than ${maxBytes} bytes`);
         const destination = `/workspace/${relative(dir, path)}`;
         try {
           files.push({ destination, content: decoder.decode(bytes) });
         } catch {
           if (!binaryFiles) {
-            throw new BunkerError(400, "BINARY_FILE_UNSUPPORTED", `${relative(dir, path)} is not UTF-8 text, and this server does not take binary files in agent projects (agent-runtime config binaryFiles)`);
+            throw errors.BINARY_FILE_UNSUPPORTED(`${relative(dir, path)} is not UTF-8 text, and this server does not take binary files in agent projects (agent-runtime config binaryFiles)`);
           }
           files.push({ destination, content: bytes.toString("base64"), encoding: "base64" });
         }
@@ -137,9 +137,9 @@ export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBa
     },
 
     async fetch(owner, id, port, request) {
-      if (port !== AGENT_PORT) throw new BunkerError(400, "PORT_UNSUPPORTED", `only the agent port ${AGENT_PORT} is reachable`);
+      if (port !== AGENT_PORT) throw errors.PORT_UNSUPPORTED(`only the agent port ${AGENT_PORT} is reachable`);
       const sandbox = await o.sandboxes.get(id, owner);
-      if (sandbox.status !== "running") throw new BunkerError(409, "SESSION_NOT_RUNNING", `the sandbox of session ${id} is ${sandbox.status}`);
+      if (sandbox.status !== "running") throw errors.SESSION_NOT_RUNNING(`the sandbox of session ${id} is ${sandbox.status}`);
       const target = await o.sandboxes.portTarget(id, port, owner);
       const url = new URL(request.url);
       return fetch(`http://${target.host}:${target.port}${url.pathname}${url.search}`, {

@@ -98,8 +98,9 @@ describe("JSON invocations", () => {
     const app = new AgentRuntimeApp({ config: { timeout: 0.05 } });
     let aborted = false;
     app.entrypoint(async (_req, ctx) => {
-      ctx.signal.addEventListener("abort", () => (aborted = true));
-      await Bun.sleep(500);
+      // Answers only once aborted: the timeout must come first.
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+      aborted = true;
       return "late";
     });
     const res = await invoke(app, {});
@@ -245,7 +246,8 @@ describe("streaming", () => {
     await reader.read(); // the opening comment
     await reader.read();
     await reader.read();
-    await Bun.sleep(20);
+    // Give the stream many turns of the event loop to run ahead if it would (it must not without a read).
+    for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
     expect(produced).toBeLessThanOrEqual(3);
     await reader.cancel();
   });
@@ -310,12 +312,17 @@ describe("ping", () => {
   test("ping is Healthy when idle and HealthyBusy while an invocation runs", async () => {
     const app = new AgentRuntimeApp();
     let release!: () => void;
-    app.entrypoint(() => new Promise((r) => (release = () => r("done"))));
+    let entered!: () => void;
+    const running = new Promise<void>((r) => (entered = r));
+    app.entrypoint(() => {
+      entered();
+      return new Promise((r) => (release = () => r("done")));
+    });
     const idle = await ping(app);
     expect(idle.status).toBe("Healthy");
     expect(Number.isInteger(idle.time_of_last_update)).toBe(true);
     const pending = invoke(app, {});
-    await Bun.sleep(5);
+    await running;
     expect((await ping(app)).status).toBe("HealthyBusy");
     release();
     await pending;

@@ -1,4 +1,5 @@
 // The remote backend: the same operations mapped onto an E2B Desktop sandbox through @e2b/desktop.
+import { AppLog, type AppInfo } from "./app-log";
 import type { CommandResult, DesktopDriver, DesktopHandle, DesktopSpec, Frame, MouseButton, ScrollDirection, StreamEndpoint, WindowGeometry } from "./types";
 
 /** The part of @e2b/desktop's Sandbox this backend uses (tests provide an in-process fake of it). */
@@ -82,6 +83,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 class E2BDesktop implements DesktopHandle {
   readonly isolated = true;
+  private readonly appLog = new AppLog();
   constructor(private readonly sandbox: E2BSandboxLike, private readonly spec: DesktopSpec) {}
 
   get width() { return this.spec.width; }
@@ -133,7 +135,15 @@ class E2BDesktop implements DesktopHandle {
   }
 
   openFile(path: string) { return this.sandbox.open(path); }
-  launch(application: string, uri?: string) { return this.sandbox.launch(application, uri); }
+  // E2B starts apps detached and reports nothing back: records say "unknown" instead of guessing.
+  async launch(application: string, uri: string | undefined): Promise<AppInfo> {
+    await this.sandbox.launch(application, uri);
+    return this.appLog.addUnobserved(application, uri ? [application, uri] : [application]);
+  }
+
+  apps(): AppInfo[] {
+    return this.appLog.list();
+  }
   currentWindow() { return this.sandbox.getCurrentWindowId(); }
   applicationWindows(application: string) { return this.sandbox.getApplicationWindows(application); }
   windowTitle(windowId: string) { return this.sandbox.getWindowTitle(windowId); }

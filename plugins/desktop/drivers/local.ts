@@ -9,6 +9,7 @@ import { releaseDisplay, startXvfb } from "./xvfb";
 import { writeOpenboxConfig } from "./openbox";
 import { runTool, stopGracefully, waitFor } from "./process";
 import { DesktopSandbox, SANDBOX_HOME, type SpawnedProcess } from "./sandbox";
+import { AppLog, settleLaunch, type AppInfo } from "./app-log";
 import { ApplicationNotFound, PathOutsideHome, type CommandResult, type DesktopDriver, type DesktopHandle, type DesktopSpec, type Frame, type MouseButton, type ScrollDirection, type StreamEndpoint, type WindowGeometry } from "./types";
 
 const BUTTONS: Record<MouseButton, string> = { left: "1", middle: "2", right: "3" };
@@ -67,6 +68,7 @@ export class LocalDriver implements DesktopDriver {
 class LocalDesktop implements DesktopHandle {
   private readonly framebuffer: Framebuffer;
   private readonly processes = new Set<SpawnedProcess>();
+  private readonly appLog = new AppLog();
   private readonly streams = new Set<Bun.Subprocess>();
   private readonly env: Record<string, string>;
   private destroyed = false;
@@ -88,17 +90,19 @@ class LocalDesktop implements DesktopHandle {
   get isolated() { return this.sandbox.isolated; }
 
   async startWindowManager(timeoutMs: number) {
-    this.track(this.sandbox.spawn(["openbox"]));
+    this.track("openbox", ["openbox"]);
     await waitFor(async () => {
       const r = await runTool(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], { env: this.env, allowFailure: true });
       return r.stdout.includes("window id");
     }, timeoutMs, "the window manager");
   }
 
-  private track(proc: SpawnedProcess) {
+  /** Starts a long-running program of this desktop; it is killed with the desktop and its output is logged. */
+  private track(application: string, argv: string[]) {
+    const proc = this.sandbox.spawn(argv);
     this.processes.add(proc);
     void proc.exited.then(() => this.processes.delete(proc));
-    return proc;
+    return this.appLog.add(application, argv, proc);
   }
 
   private xdotool(...args: string[]) {
@@ -227,13 +231,17 @@ class LocalDesktop implements DesktopHandle {
 
   async openFile(path: string) {
     this.resolveHome(path, false);
-    this.track(this.sandbox.spawn(["xdg-open", this.sandbox.isolated ? path : this.sandbox.hostPath(path)]));
+    this.track("xdg-open", ["xdg-open", this.sandbox.isolated ? path : this.sandbox.hostPath(path)]);
   }
 
-  async launch(application: string, uri?: string) {
+  async launch(application: string, uri: string | undefined, graceMs: number): Promise<AppInfo> {
     const argv = resolveApplication(application);
     if (!argv) throw new ApplicationNotFound(application);
-    this.track(this.sandbox.spawn(uri ? [...argv, uri] : argv));
+    return settleLaunch(this.track(application, uri ? [...argv, uri] : argv), graceMs);
+  }
+
+  apps(): AppInfo[] {
+    return this.appLog.list();
   }
 
   async currentWindow() {

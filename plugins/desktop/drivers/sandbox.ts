@@ -20,7 +20,11 @@ export interface SandboxLayout {
 }
 
 export interface SpawnedProcess {
+  readonly pid: number;
   readonly exited: Promise<number>;
+  /** The program's output: whoever spawns it must read both (AppLog does), or the program blocks on a full pipe. */
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
   kill(): void;
 }
 
@@ -77,13 +81,12 @@ export class DesktopSandbox {
   /** Starts a long-running program (an app, the window manager); it dies with the desktop. */
   spawn(argv: string[]): SpawnedProcess {
     if (this.isolation) {
+      // Output is kept, never cancelled: an app that writes to a closed pipe dies of SIGPIPE without a word.
       const proc = this.isolation.spawn({ ...this.isolatedSpec(argv), stdin: "ignore" });
-      void proc.stdout.cancel().catch(() => undefined);
-      void proc.stderr.cancel().catch(() => undefined);
-      return { exited: proc.exited, kill: () => proc.kill("SIGKILL") };
+      return { pid: proc.pid, exited: proc.exited, stdout: proc.stdout, stderr: proc.stderr, kill: () => proc.kill("SIGKILL") };
     }
-    const proc = Bun.spawn(argv, { cwd: this.cwd(), env: this.env(), stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true });
-    return { exited: proc.exited, kill: () => killGroup(proc.pid) };
+    const proc = Bun.spawn(argv, { cwd: this.cwd(), env: this.env(), stdin: "ignore", stdout: "pipe", stderr: "pipe", detached: true });
+    return { pid: proc.pid, exited: proc.exited, stdout: proc.stdout, stderr: proc.stderr, kill: () => killGroup(proc.pid) };
   }
 
   /** Runs a shell command to completion; on timeout the whole process tree is killed and timed_out is set. */

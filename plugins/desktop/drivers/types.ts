@@ -1,4 +1,5 @@
 // What a desktop backend (local Xvfb or remote E2B) offers the service; all coordinates are real screen pixels.
+import type { AppInfo } from "./app-log";
 
 export type MouseButton = "left" | "right" | "middle";
 export type ScrollDirection = "up" | "down" | "left" | "right";
@@ -61,7 +62,10 @@ export interface DesktopHandle {
   readFile(path: string): Promise<Uint8Array>;
   writeFile(path: string, data: Uint8Array): Promise<void>;
   openFile(path: string): Promise<void>;
-  launch(application: string, uri?: string): Promise<void>;
+  /** Starts an app and waits up to graceMs for it to fail at once; resolves with its record (exited or running). */
+  launch(application: string, uri: string | undefined, graceMs: number): Promise<AppInfo>;
+  /** Apps started on this desktop (the window manager included), with their state and last output. */
+  apps(): AppInfo[];
   currentWindow(): Promise<string>;
   applicationWindows(application: string): Promise<string[]>;
   windowTitle(windowId: string): Promise<string>;

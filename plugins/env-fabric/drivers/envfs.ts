@@ -1,11 +1,19 @@
-// The envs on disk: ENVS_BASE_PATH/<workflow>/<node>/<version>/{pyproject.toml, uv.lock, .venv, bunker-env.json}.
-import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// The envs on disk: ENVS_BASE_PATH/@<owner>/<workflow>/<node>/<version>/{pyproject.toml, uv.lock, .venv, bunker-env.json}.
+// The owner is part of an env's identity: two users' (workflow, node, version) never meet on disk.
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EnvIds } from "../validate";
 
 export const META_FILE = "bunker-env.json";
+/** Who owned the envs made before envs had owners: the open-mode user. */
+export const LEGACY_OWNER = "local";
 
-export interface EnvMeta extends EnvIds {
+/** An env as the service addresses it: whose it is, and which (workflow, node, version). */
+export interface EnvRef extends EnvIds {
+  owner: string;
+}
+
+export interface EnvMeta extends EnvRef {
   python_version: string;
   created_at: string;
   created_by: string;
@@ -13,13 +21,21 @@ export interface EnvMeta extends EnvIds {
 }
 
 export const envKey = (ids: EnvIds) => `${ids.workflow_id}/${ids.node_id}/${ids.version_id}`;
-export const envDir = (base: string, ids: EnvIds) => join(base, ids.workflow_id, ids.node_id, ids.version_id);
-/** Lock files sit beside the env (dot-names, which ids cannot take), so create can lock before the env exists. */
-export const lockPath = (base: string, ids: EnvIds) => join(base, ids.workflow_id, ids.node_id, `.${ids.version_id}.lock`);
 
-export function readMeta(dir: string): EnvMeta | null {
+/** "@" + the user id, with anything but [A-Za-z0-9_.@-] escaped: never "." or "..", and never a workflow id (those
+ * start with a letter or digit), so owner folders and the old layout's workflow folders cannot be confused. */
+export const ownerDirName = (owner: string) => "@" + owner.replace(/[^A-Za-z0-9_.@-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+const ownerRoot = (base: string, owner: string) => join(base, ownerDirName(owner));
+
+export const envDir = (base: string, ref: EnvRef) => join(ownerRoot(base, ref.owner), ref.workflow_id, ref.node_id, ref.version_id);
+/** Lock files sit beside the env (dot-names, which ids cannot take), so create can lock before the env exists. */
+export const lockPath = (base: string, ref: EnvRef) => join(ownerRoot(base, ref.owner), ref.workflow_id, ref.node_id, `.${ref.version_id}.lock`);
+
+/** The metadata of the env in `dir`; envs written before owners existed belong to `fallbackOwner`. */
+export function readMeta(dir: string, fallbackOwner = LEGACY_OWNER): EnvMeta | null {
   try {
-    return JSON.parse(readFileSync(join(dir, META_FILE), "utf8")) as EnvMeta;
+    const meta = JSON.parse(readFileSync(join(dir, META_FILE), "utf8")) as Partial<EnvMeta>;
+    return { ...meta, owner: meta.owner ?? fallbackOwner } as EnvMeta;
   } catch {
     return null;
   }
@@ -40,16 +56,27 @@ const visible = (dir: string) => {
   }
 };
 
-/** Every env with a metadata file, optionally within one workflow. */
-export function listEnvDirs(base: string, workflowId?: string): Array<{ dir: string; meta: EnvMeta }> {
+const ownerDirs = (base: string) => {
+  try {
+    return readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.startsWith("@")).map((d) => join(base, d.name));
+  } catch {
+    return [];
+  }
+};
+
+/** Every env with a metadata file, optionally of one owner and within one workflow. */
+export function listEnvDirs(base: string, filter: { owner?: string; workflowId?: string } = {}): Array<{ dir: string; meta: EnvMeta }> {
   const found: Array<{ dir: string; meta: EnvMeta }> = [];
-  const workflows = workflowId ? [workflowId] : visible(base).map((d) => d.name);
-  for (const wf of workflows) {
-    for (const node of visible(join(base, wf))) {
-      for (const version of visible(join(base, wf, node.name))) {
-        const dir = join(base, wf, node.name, version.name);
-        const meta = readMeta(dir);
-        if (meta) found.push({ dir, meta });
+  const roots = filter.owner !== undefined ? [ownerRoot(base, filter.owner)] : ownerDirs(base);
+  for (const root of roots) {
+    const workflows = filter.workflowId ? [filter.workflowId] : visible(root).map((d) => d.name);
+    for (const wf of workflows) {
+      for (const node of visible(join(root, wf))) {
+        for (const version of visible(join(root, wf, node.name))) {
+          const dir = join(root, wf, node.name, version.name);
+          const meta = readMeta(dir);
+          if (meta) found.push({ dir, meta });
+        }
       }
     }
   }
@@ -57,20 +84,49 @@ export function listEnvDirs(base: string, workflowId?: string): Array<{ dir: str
 }
 
 /** Half-built (`.<version>.tmp-…`) or half-deleted (`.<version>.deleting-…`) dirs a crashed server left behind. */
-export function leftoverDirs(base: string, olderThanMs: number): string[] {
+export function leftoverDirs(base: string, olderThanMs: number, owner?: string): string[] {
   const cutoff = Date.now() - olderThanMs;
   const found: string[] = [];
-  for (const wf of visible(base)) {
-    for (const node of visible(join(base, wf.name))) {
-      const nodeDir = join(base, wf.name, node.name);
-      for (const entry of readdirSync(nodeDir, { withFileTypes: true })) {
-        if (!entry.isDirectory() || !/^\..+\.(tmp|deleting)-/.test(entry.name)) continue;
-        const path = join(nodeDir, entry.name);
-        if (lstatSync(path).mtimeMs < cutoff) found.push(path);
+  for (const root of owner !== undefined ? [ownerRoot(base, owner)] : ownerDirs(base)) {
+    for (const wf of visible(root)) {
+      for (const node of visible(join(root, wf.name))) {
+        const nodeDir = join(root, wf.name, node.name);
+        for (const entry of readdirSync(nodeDir, { withFileTypes: true })) {
+          if (!entry.isDirectory() || !/^\..+\.(tmp|deleting)-/.test(entry.name)) continue;
+          const path = join(nodeDir, entry.name);
+          if (lstatSync(path).mtimeMs < cutoff) found.push(path);
+        }
       }
     }
   }
   return found;
+}
+
+/** Whether `dir` looks like a workflow folder of the layout before owners: node folders holding envs or their locks. */
+function isLegacyWorkflowDir(dir: string): boolean {
+  return visible(dir).some((node) => {
+    const entries = readdirSync(join(dir, node.name), { withFileTypes: true });
+    return entries.some((e) => (e.isFile() && /^\..+\.lock$/.test(e.name)) || (e.isDirectory() && existsSync(join(dir, node.name, e.name, META_FILE))));
+  });
+}
+
+/**
+ * Moves the envs of the layout before owners (ENVS_BASE_PATH/<workflow>/…) under the legacy owner's folder, where they
+ * belong now. Runs at start-up, before any request; a folder that is no workflow (a cache someone put here) stays.
+ */
+export function migrateLegacyLayout(base: string): string[] {
+  const moved: string[] = [];
+  for (const entry of visible(base)) {
+    if (entry.name.startsWith("@")) continue;
+    const from = join(base, entry.name);
+    if (!isLegacyWorkflowDir(from)) continue;
+    const to = join(ownerRoot(base, LEGACY_OWNER), entry.name);
+    if (existsSync(to)) continue;
+    mkdirSync(ownerRoot(base, LEGACY_OWNER), { recursive: true });
+    renameSync(from, to);
+    moved.push(entry.name);
+  }
+  return moved;
 }
 
 /** Bytes on disk (allocated blocks), each inode counted once: hardlinks from the uv cache are not double-counted. */

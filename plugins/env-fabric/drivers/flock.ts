@@ -19,15 +19,23 @@ export interface HeldLock {
 
 const tryFlock = (fd: number, shared: boolean) => libc.symbols.flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) === 0;
 
+export interface LockOptions {
+  shared?: boolean;
+  waitMs?: number;
+  /** Called once when the lock is taken by someone else and the caller is going to wait for it. */
+  onWait?: () => void;
+}
+
 /**
  * Takes the lock at `path` (created if missing). Returns null when another holder has it and `waitMs` ran out.
  * Shared locks (runs) coexist with each other; an exclusive lock (mutations) excludes everything.
  */
-export async function acquireFileLock(path: string, options: { shared?: boolean; waitMs?: number } = {}): Promise<HeldLock | null> {
+export async function acquireFileLock(path: string, options: LockOptions = {}): Promise<HeldLock | null> {
   mkdirSync(dirname(path), { recursive: true });
   const fd = openSync(path, "a+");
   const deadline = Date.now() + (options.waitMs ?? 0);
   let delay = 10;
+  let waiting = false;
   for (;;) {
     if (tryFlock(fd, options.shared ?? false)) {
       let released = false;
@@ -44,6 +52,11 @@ export async function acquireFileLock(path: string, options: { shared?: boolean;
       closeSync(fd);
       return null;
     }
+    if (!waiting) {
+      waiting = true;
+      options.onWait?.();
+    }
+    // flock(2) has no "wait until free" with a deadline, and a blocking call would stall the event loop: retry, backing off.
     await Bun.sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
     delay = Math.min(delay * 2, 200);
   }

@@ -45,7 +45,7 @@ describe("choosing the package index", () => {
       const res = await tb.call("POST", "/envs", { workflow_id: "wf", node_id: "indexed", packages: ["bunkerdemo-b"] });
       expect(res.status).toBe(201);
       expect(requested).toContain("/simple/bunkerdemo-b/");
-      expect(readFileSync(join(tb.envsBase, "wf", "indexed", "v1", "uv.lock"), "utf8")).toContain(`registry = "${index}"`);
+      expect(readFileSync(join(tb.localEnvs, "wf", "indexed", "v1", "uv.lock"), "utf8")).toContain(`registry = "${index}"`);
     } finally {
       await tb.close();
       server.stop(true);

@@ -1,5 +1,6 @@
 // The uv CLI, spawned with argv arrays: environment, index flags, progress lines and error mapping in one place.
-import { BunkerError } from "bunker/core";
+import { forEachLine } from "bunker/core";
+import { errors } from "../errors";
 
 export interface UvSettings {
   binary: string;
@@ -49,22 +50,31 @@ export function indexFlags(settings: UvSettings): string[] {
   return flags;
 }
 
-async function pumpLines(stream: ReadableStream<Uint8Array>, sink: string[], onLine?: ProgressFn) {
-  const decoder = new TextDecoder();
-  let pending = "";
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const text = decoder.decode(value, { stream: true });
-    sink.push(text);
-    if (!onLine) continue;
-    pending += text;
-    const lines = pending.split(/\r?\n/);
-    pending = lines.pop() ?? "";
-    for (const line of lines) if (line.trim()) onLine(line);
+/** uv's output as the error details need it: the last lines only, so a chatty uv cannot grow the server's memory. */
+class OutputTail {
+  private readonly lines: string[] = [];
+  private size = 0;
+  constructor(private readonly maxChars: number) {}
+  push(line: string) {
+    this.lines.push(line);
+    this.size += line.length + 1;
+    while (this.size > this.maxChars && this.lines.length > 1) this.size -= this.lines.shift()!.length + 1;
   }
-  if (onLine && pending.trim()) onLine(pending);
+  text() {
+    return this.lines.join("\n");
+  }
+}
+
+const OUTPUT_KEPT_CHARS = 256 * 1024;
+
+/** Keeps the tail of a uv stream and passes each non-blank line to `onLine` (progress). */
+async function collectLines(stream: ReadableStream<Uint8Array>, onLine?: ProgressFn): Promise<string> {
+  const kept = new OutputTail(OUTPUT_KEPT_CHARS);
+  await forEachLine(stream, (line) => {
+    kept.push(line);
+    if (onLine && line.trim()) onLine(line);
+  }, { maxLineLength: 64 * 1024 });
+  return kept.text();
 }
 
 export interface UvResult {
@@ -82,33 +92,27 @@ export async function runUv(settings: UvSettings, args: string[], cwd: string, o
   try {
     proc = Bun.spawn(argv, { cwd, env: uvEnvironment(settings), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   } catch (err) {
-    throw new BunkerError(500, "UV_EXECUTION_ERROR", `could not start uv (${settings.binary}): ${(err as Error).message}`, {
-      command: argv,
-    });
+    throw errors.UV_EXECUTION_ERROR(`could not start uv (${settings.binary}): ${(err as Error).message}`, { command: argv });
   }
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     proc.kill("SIGKILL");
   }, settings.timeoutMs);
-  const out: string[] = [];
-  const errs: string[] = [];
-  const [exitCode] = await Promise.all([
+  const [exitCode, stdout, stderr] = await Promise.all([
     proc.exited,
-    pumpLines(proc.stdout as ReadableStream<Uint8Array>, out),
-    pumpLines(proc.stderr as ReadableStream<Uint8Array>, errs, onProgress),
+    collectLines(proc.stdout as ReadableStream<Uint8Array>),
+    collectLines(proc.stderr as ReadableStream<Uint8Array>, onProgress),
   ]).finally(() => clearTimeout(timer));
-  const stdout = out.join("");
-  const stderr = errs.join("");
   if (exitCode === 0 && !timedOut) return { stdout, stderr };
   if (RESOLUTION_FAILED.test(stderr)) {
-    throw new BunkerError(422, "PACKAGE_RESOLUTION_FAILED", "the requested packages could not be resolved", {
+    throw errors.PACKAGE_RESOLUTION_FAILED("the requested packages could not be resolved", {
       explanation: tail(stderr.trim()),
       command: argv,
     });
   }
   const why = timedOut ? `timed out after ${settings.timeoutMs} ms` : `exited with ${exitCode}`;
-  throw new BunkerError(500, "UV_EXECUTION_ERROR", `uv ${args[0]} ${why}`, {
+  throw errors.UV_EXECUTION_ERROR(`uv ${args[0]} ${why}`, {
     command: argv,
     exit_code: exitCode,
     stderr_tail: tail(stderr.trim()),

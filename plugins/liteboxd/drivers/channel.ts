@@ -1,6 +1,6 @@
 // The host end of the supervisor protocol: JSON lines over the sandbox's stdin/stdout. Everything read from the
 // sandbox is untrusted: lines are size-capped and parsed defensively, and a sandbox that breaks the protocol is killed.
-import type { IsolatedProcess } from "bunker/core";
+import { LineTooLongError, readLines, type IsolatedProcess } from "bunker/core";
 
 export type SupervisorEvent = { ev: string; id?: number; [key: string]: unknown };
 
@@ -41,34 +41,23 @@ export class SupervisorChannel {
   }
 
   private async readLoop(dispatch: (e: SupervisorEvent) => void): Promise<void> {
-    const reader = this.proc.stdout.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          let event: SupervisorEvent;
-          try {
-            event = JSON.parse(line);
-          } catch {
-            continue;
-          }
-          if (event && typeof event === "object" && typeof event.ev === "string") dispatch(event);
+      for await (const line of readLines(this.proc.stdout, { maxLineLength: MAX_LINE, onOverflow: "throw", stripCr: false })) {
+        let event: SupervisorEvent;
+        try {
+          event = JSON.parse(line);
+        } catch {
+          continue;
         }
-        if (buffer.length > MAX_LINE) {
-          this.closedReason = "the sandbox's supervisor broke the protocol (line too long)";
-          this.proc.kill();
-          return;
-        }
+        if (event && typeof event === "object" && typeof event.ev === "string") dispatch(event);
       }
-    } catch {
-      /* stream errored: the process is gone */
+    } catch (error) {
+      // A sandbox that never ends a line would grow the host's memory: it broke the protocol, so it is killed.
+      if (error instanceof LineTooLongError) {
+        this.closedReason = "the sandbox's supervisor broke the protocol (line too long)";
+        this.proc.kill();
+      }
+      // Any other error: the stream broke because the process is gone.
     }
   }
 

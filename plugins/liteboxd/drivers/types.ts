@@ -1,5 +1,6 @@
 // The driver contract: how the sandbox service drives one runtime (local bubblewrap now; a pod per sandbox later).
 // Routes and the service only speak this interface, so another driver slots in without touching them.
+import type { InteractiveProcess } from "../contract";
 
 export interface DriverLimits {
   memoryMb?: number;
@@ -53,18 +54,8 @@ export interface DriverSpawnRequest {
   cwd?: string;
 }
 
-/** A process in a running sandbox with live stdin/stdout/stderr; with tty it has a real PTY (stderr merged). */
-export interface InteractiveProcess {
-  write(data: string | Uint8Array): void;
-  closeStdin(): void;
-  /** No-op without tty. */
-  resize(cols: number, rows: number): void;
-  readonly output: ReadableStream<{ stream: "stdout" | "stderr"; data: Uint8Array }>;
-  /** Exit code (128+signal when killed). */
-  readonly exited: Promise<number>;
-  /** Kills the process group. */
-  kill(signal?: NodeJS.Signals): void;
-}
+/** Drivers hand out the contract's process as is: the service passes it on to other plugins untouched. */
+export type { InteractiveProcess };
 
 /** One sandbox's runtime, as the driver sees it. */
 export interface DriverSandbox {

@@ -1,23 +1,30 @@
 // Builds the argv that starts a sandbox: a launcher that joins the cgroups, rlimits, a drop to an unprivileged host uid,
 // then bubblewrap with every namespace unshared and the host root read-only with its secrets masked.
-import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
-import { resolve } from "node:path";
-import type { IsolatedSpawnSpec } from "bunker/core";
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { SANDBOX_BIN_DIR, SANDBOX_BUN, SANDBOX_PATH, type IsolatedSpawnSpec } from "bunker/core";
 
+/** PATH for the host-side programs that start a sandbox (setpriv, prlimit, bwrap). */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** Top-level host directories that are replaced by an empty tmpfs: homes, runtime state, removable media. */
-const MASKED_TOP = new Set(["root", "home", "run", "mnt", "media", "srv", "boot", "lost+found", "old_root"]);
-/** Top-level entries that the sandbox gets fresh (proc, dev, tmp) or not at all. */
-const SKIPPED_TOP = new Set(["proc", "dev", "tmp", "sys"]);
-/** Nested directories whose content is host state or secrets. */
-const MASKED_DIRS = [
-  "/var/lib", "/var/log", "/var/spool", "/var/mail", "/var/backups", "/var/tmp", "/var/run",
-  "/etc/ssl/private", "/etc/ssh", "/etc/sudoers.d",
-  "/sys/fs/cgroup", "/sys/firmware", "/sys/kernel/security", "/sys/kernel/debug",
+/** The host's root as a sandbox sees it is an allow-list: the system directories programs run from, and nothing
+ * else of the host (no /opt, /srv, /home, /work, checkouts or any other top-level directory). */
+const HOST_SYSTEM_DIRS = ["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"];
+/** What of the host's /etc programs need to run, resolve names, verify TLS, find fonts and MIME types. Left out on
+ * purpose: shadow files, sudoers, ssh, package-manager credentials (pip.conf, npmrc, apt auth), gitconfig, the host's
+ * name and its users (passwd, group and hosts are synthetic, see `syntheticEtc`). */
+const HOST_ETC_ALLOWED = [
+  "alternatives", "bash.bashrc", "ca-certificates", "ca-certificates.conf", "debian_version", "environment", "fonts",
+  "gai.conf", "host.conf", "inputrc", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "locale.alias", "localtime",
+  "magic", "magic.mime", "mailcap", "mailcap.order", "mime.types", "networks", "nsswitch.conf", "os-release", "profile",
+  "protocols", "rpc", "services", "shells", "ssl", "terminfo", "timezone", "xdg", "X11", "gtk-2.0", "gtk-3.0",
 ];
-/** Files replaced by an empty file. */
-const MASKED_FILES = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers", "/etc/security/opasswd"];
+/** /etc entries matched by prefix: each Python version's site configuration. */
+const HOST_ETC_PREFIXES = ["python3"];
+/** Nested paths inside allowed directories that still hold secrets. */
+const MASKED_DIRS = ["/etc/ssl/private", "/sys/fs/cgroup", "/sys/firmware", "/sys/kernel/security", "/sys/kernel/debug"];
+/** Empty directories a conventional root has (HOME of tools that ignore $HOME, runtime dirs). */
+const EMPTY_DIRS = ["/home", "/root", "/run", "/var", "/mnt", "/opt", "/srv"];
 
 export interface RootLayout {
   /** bwrap arguments that build the root (binds, symlinks, masks). */
@@ -36,36 +43,54 @@ function kind(path: string): "dir" | "file" | "link" | "missing" {
 
 /** The bwrap arguments that make `rootDir` (the host's "/" or a rootfs directory) the read-only root. Entries are
  * bound one by one onto bwrap's own tmpfs root, so mount points such as /workspace can be created, and the root is
- * remounted read-only at the end (see `finalArgs`). */
-export function buildRootArgs(rootDir: string, maskPaths: string[], emptyFile: string): string[] {
+ * remounted read-only at the end. For the host, only the allow-list above is bound; `etcDir` holds the synthetic
+ * passwd, group and hosts. A rootfs directory is its own tree and is bound whole. */
+export function buildRootArgs(rootDir: string, maskPaths: string[], emptyFile: string, etcDir?: string): string[] {
+  if (resolve(rootDir) !== "/") return buildImageRootArgs(rootDir);
   const args: string[] = [];
-  const isHost = resolve(rootDir) === "/";
-  for (const name of readdirSync(rootDir).sort()) {
-    const src = resolve(rootDir, name);
-    const dest = `/${name}`;
+  const bindEntry = (src: string, dest: string) => {
     const k = kind(src);
-    if (SKIPPED_TOP.has(name) && name !== "sys") continue;
-    if (k === "link") {
-      args.push("--symlink", readlinkSync(src), dest);
-    } else if (k === "dir") {
-      if (name === "sys") {
-        if (isHost) args.push("--ro-bind", "/sys", "/sys");
-        continue;
-      }
-      if (isHost && MASKED_TOP.has(name)) args.push("--tmpfs", dest);
-      else args.push("--ro-bind", src, dest);
-    }
-    // Top-level regular files (/.dockerenv, installer leftovers) are host details: left out.
+    if (k === "link") args.push("--symlink", readlinkSync(src), dest);
+    else if (k !== "missing") args.push("--ro-bind", src, dest);
+  };
+  for (const name of HOST_SYSTEM_DIRS) bindEntry(`/${name}`, `/${name}`);
+  args.push("--dir", "/etc");
+  for (const name of readdirSync("/etc").sort()) {
+    if (HOST_ETC_ALLOWED.includes(name) || HOST_ETC_PREFIXES.some((p) => name.startsWith(p))) bindEntry(`/etc/${name}`, `/etc/${name}`);
   }
-  // A rootfs directory is its own tree: the host's secrets are not in it, so only the host root needs masks.
-  const masks = isHost ? [...MASKED_DIRS, ...MASKED_FILES, ...maskPaths] : [];
-  for (const path of masks) {
-    if (isUnder(path, ["/tmp", "/proc", "/dev"]) || [...MASKED_TOP].some((t) => isUnder(path, [`/${t}`]))) continue;
+  if (etcDir) for (const name of ["passwd", "group", "hosts"]) args.push("--ro-bind", join(etcDir, name), `/etc/${name}`);
+  if (existsSync("/sys")) args.push("--ro-bind", "/sys", "/sys");
+  for (const dir of EMPTY_DIRS) args.push("--dir", dir);
+  args.push("--symlink", "../tmp", "/var/tmp");
+  for (const path of [...MASKED_DIRS, ...maskPaths]) {
+    if (!isUnder(path, ["/etc", "/sys", ...HOST_SYSTEM_DIRS.map((d) => `/${d}`)])) continue;
     const k = kind(path);
     if (k === "dir") args.push("--tmpfs", path);
     else if (k === "file") args.push("--ro-bind", emptyFile, path);
   }
   return args;
+}
+
+function buildImageRootArgs(rootDir: string): string[] {
+  const args: string[] = [];
+  for (const name of readdirSync(rootDir).sort()) {
+    if (["proc", "dev", "tmp", "sys"].includes(name)) continue;
+    const src = resolve(rootDir, name);
+    const k = kind(src);
+    if (k === "link") args.push("--symlink", readlinkSync(src), `/${name}`);
+    else if (k === "dir") args.push("--ro-bind", src, `/${name}`);
+    // Top-level regular files of an image are left out, as bwrap cannot create file mount points on its root.
+  }
+  return args;
+}
+
+/** The passwd, group and hosts a sandbox sees: root, the sandbox user and nobody; no host users or host names. */
+export function syntheticEtc(dir: string, uid: number, gid: number): void {
+  const users = [`root:x:0:0:root:/root:/bin/sh`, uid === 65534 ? "" : `sandbox:x:${uid}:${gid}:sandbox:/workspace:/bin/sh`, `nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin`];
+  const groups = [`root:x:0:`, gid === 65534 ? "" : `sandbox:x:${gid}:`, `nogroup:x:65534:`];
+  writeFileSync(join(dir, "passwd"), users.filter(Boolean).join("\n") + "\n", { mode: 0o444 });
+  writeFileSync(join(dir, "group"), groups.filter(Boolean).join("\n") + "\n", { mode: 0o444 });
+  writeFileSync(join(dir, "hosts"), "127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost ip6-loopback\n", { mode: 0o444 });
 }
 
 function isUnder(path: string, roots: string[]): boolean {
@@ -82,9 +107,8 @@ export interface BwrapArgsOptions {
   /** The resolv.conf bound at /etc/resolv.conf: slirp's DNS, or the host's real file (often a link into masked /run). */
   resolvConf?: string;
   tmpfsSizeBytes?: number;
-  /** `installDirArgs` output: a bind of the checkout (its target at index 2) and masks inside it, placed among the
-   * spec's mounts by path depth. */
-  baseMounts?: string[];
+  /** A host path of the server's Bun binary, readable by the sandbox uid, bound read-only at SANDBOX_BUN. */
+  bunBinary?: string;
 }
 
 /** The bwrap arguments (without the program) for one spec. */
@@ -109,8 +133,8 @@ export function buildBwrapArgs(spec: IsolatedSpawnSpec, opts: BwrapArgsOptions):
     if (!m.host.startsWith("/") || !m.sandbox.startsWith("/")) throw new Error(`mount paths must be absolute: ${m.host} -> ${m.sandbox}`);
     return { at: m.sandbox, args: [m.writable ? "--bind" : "--ro-bind", m.host, m.sandbox] };
   });
-  if (opts.baseMounts?.length) entries.push({ at: opts.baseMounts[2]!, args: opts.baseMounts });
   for (const e of entries.sort((a, b) => a.at.length - b.at.length)) args.push(...e.args);
+  if (opts.bunBinary) args.push("--ro-bind", opts.bunBinary, SANDBOX_BUN, "--symlink", "bun", `${SANDBOX_BIN_DIR}/bunx`);
   if (spec.network && opts.resolvConf && opts.resolvConf !== "/etc/resolv.conf") {
     args.push("--ro-bind", opts.resolvConf, opts.netMode === "slirp" ? "/etc/resolv.conf" : opts.resolvConf);
   }
@@ -119,7 +143,7 @@ export function buildBwrapArgs(spec: IsolatedSpawnSpec, opts: BwrapArgsOptions):
   args.push("--chdir", spec.cwd ?? (hasWorkspace ? "/workspace" : "/"));
   args.push("--clearenv");
   const env: Record<string, string> = {
-    PATH: DEFAULT_PATH,
+    PATH: SANDBOX_PATH,
     HOME: hasWorkspace ? "/workspace" : "/tmp",
     LANG: "C.UTF-8",
     USER: "sandbox",
@@ -162,25 +186,4 @@ export function hostResolvConf(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Whether the host root as a sandbox sees `path`: /tmp is private and homes and runtime state are masked. */
-export function hiddenFromHostRoot(path: string): boolean {
-  const top = path.split("/")[1] ?? "";
-  return top === "tmp" || MASKED_TOP.has(top) || MASKED_DIRS.some((d) => path === d || path.startsWith(`${d}/`));
-}
-
-/** Plugins run Bunker's own code (workers, agents linked to this checkout) inside sandboxes, so a checkout that the
- * host-root view hides (a clone under /tmp or /root) is bound back read-only, with the secret paths inside it
- * (the data directory) masked again. */
-export function installDirArgs(installDir: string, maskPaths: string[], emptyFile: string): string[] {
-  if (!hiddenFromHostRoot(installDir)) return [];
-  const args = ["--ro-bind", installDir, installDir];
-  for (const path of maskPaths) {
-    if (!isUnder(path, [installDir])) continue;
-    const k = kind(path);
-    if (k === "dir") args.push("--tmpfs", path);
-    else if (k === "file") args.push("--ro-bind", emptyFile, path);
-  }
-  return args;
 }

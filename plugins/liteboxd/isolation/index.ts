@@ -6,10 +6,11 @@ import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdtempSync, r
 import { constants as osConstants, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { IsolatedProcess, IsolatedRunResult, IsolatedSpawnSpec, IsolationService } from "bunker/core";
-import { buildBwrapArgs, buildLauncherArgv, buildRootArgs, DEFAULT_PATH, hostResolvConf, installDirArgs } from "./bwrap";
+import { buildBwrapArgs, buildLauncherArgv, buildRootArgs, DEFAULT_PATH, hostResolvConf, syntheticEtc } from "./bwrap";
 import { createFreezer } from "./freeze";
 import { createSandboxCgroups, probeCgroups } from "./limits";
 import { attachSlirp, openBlockFd } from "./network";
+import { stageBunBinary } from "./bun-binary";
 
 export interface BwrapIsolationOptions {
   /** Host uid/gid the sandbox runs as, inside and outside (default 65534, "nobody"). */
@@ -27,6 +28,8 @@ export interface BwrapIsolationOptions {
   bwrapPath?: string;
   /** slirp4netns gives `network: true` its own NATed namespace; without it the host's namespace is shared (reported). */
   slirpPath?: string | null;
+  /** The Bun binary bound at SANDBOX_BUN in every sandbox (default: the running server's). */
+  bunBinary?: string;
 }
 
 /** The spec the local driver uses: the contract's spec plus a root filesystem directory instead of the host's root. */
@@ -94,19 +97,18 @@ export function createBwrapIsolation(opts: BwrapIsolationOptions = {}): BwrapIso
   const rootArgs = (rootfs: string) => {
     let args = rootArgsCache.get(rootfs);
     if (!args) {
-      args = buildRootArgs(rootfs, opts.maskPaths ?? [], emptyFile);
+      args = buildRootArgs(rootfs, opts.maskPaths ?? [], emptyFile, stateDir);
       rootArgsCache.set(rootfs, args);
     }
     return args;
   };
-  const installDir = resolve(import.meta.dir, "../../..");
-  const installArgs = installDirArgs(installDir, opts.maskPaths ?? [], emptyFile);
-  if (installArgs.length && opts.fixMountAccess !== false) ensureTraversable(installDir, uid);
+  syntheticEtc(stateDir, uid, gid);
   const slirpPath = opts.slirpPath === null ? undefined : (opts.slirpPath ?? Bun.which("slirp4netns") ?? undefined);
   const slirpResolv = join(stateDir, "resolv.conf");
   writeFileSync(slirpResolv, "nameserver 10.0.2.3\n", { mode: 0o444 });
   const resolvConf = slirpPath ? slirpResolv : hostResolvConf();
   let cachedStatus: { available: boolean; reason?: string } | undefined;
+  const bunBinary = stageBunBinary(opts.bunBinary);
 
   function spawn(spec: BwrapSpawnSpec): BwrapProcess {
     if (spec.argv.length === 0) throw new Error("isolation: argv must not be empty");
@@ -118,12 +120,12 @@ export function createBwrapIsolation(opts: BwrapIsolationOptions = {}): BwrapIso
     if (opts.fixMountAccess !== false) for (const m of spec.mounts ?? []) ensureTraversable(m.host, uid);
     const bwrapArgs = buildBwrapArgs(spec, {
       rootArgs: rootArgs(spec.rootfs ?? "/"),
-      baseMounts: spec.rootfs && spec.rootfs !== "/" ? undefined : installArgs,
       uid,
       gid,
       resolvConf,
       netMode: slirpPath ? "slirp" : "share",
       tmpfsSizeBytes: (opts.tmpfsSizeMb ?? 256) * 1024 * 1024,
+      bunBinary,
     });
     const cgroups = createSandboxCgroups(id, spec.limits);
     if (spec.network && !slirpPath) {

@@ -77,7 +77,7 @@ describe("host secrets are hidden", () => {
     delete process.env.LITEBOXD_TEST_SECRET;
     expect(r.stderr).toContain("No such file");
     expect(r.stdout).not.toContain("hunter2");
-    expect(r.stdout).toContain("PATH=/usr/local/sbin");
+    expect(r.stdout).toContain("PATH=/bunker/bin:/usr/local/sbin");
   });
 });
 

@@ -2,8 +2,9 @@
 // spoken to in JSON lines over its stdin/stdout. A worker stuck in a step past the limit is killed and restarted;
 // the sessions it held are replayed from their recorded inputs on next use.
 import type { FileSink } from "bun";
+import { forEachLine, LineTooLongError } from "bunker/core";
 import { join } from "node:path";
-import { BunkerError, isSheetErrorShape } from "../errors";
+import { BunkerError, errors, isSheetErrorShape } from "../errors";
 import type { WorkerReply, WorkerRequest } from "../worker";
 import type { Executor, StartSpec, StepOutcome } from "./executor";
 
@@ -35,23 +36,6 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 class WorkerGone extends Error {}
 
-async function forEachLine(stream: ReadableStream<Uint8Array>, fn: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      fn(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
-  }
-  if (buffer) fn(buffer);
-}
-
 /** One worker process and its pending requests. */
 class WorkerConnection {
   private nextId = 1;
@@ -65,8 +49,16 @@ class WorkerConnection {
     onStderr: (line: string) => void,
     onExit: () => void,
   ) {
-    void forEachLine(proc.stdout, (line) => this.receive(line)).catch(() => undefined);
-    void forEachLine(proc.stderr, onStderr).catch(() => undefined);
+    // A reply carries a step's HTML (up to maxHtmlBytes, JSON-escaped); a longer line is no reply of ours: the worker
+    // is broken, so it is replaced (its sessions replay) rather than the host buffering without end.
+    const maxReply = (init.maxHtmlBytes ?? 5 * 1024 * 1024) * 6 + 1024 * 1024;
+    void forEachLine(proc.stdout, (line) => this.receive(line), { maxLineLength: maxReply, onOverflow: "throw" }).catch((err) => {
+      if (err instanceof LineTooLongError) {
+        onStderr(`uzoncalc worker: a reply longer than ${maxReply} characters; restarting the worker`);
+        this.kill();
+      }
+    });
+    void forEachLine(proc.stderr, onStderr, { maxLineLength: 16 * 1024 }).catch(() => undefined);
     void proc.exited.then(() => {
       this.alive = false;
       for (const p of this.pending.values()) {
@@ -92,8 +84,10 @@ class WorkerConnection {
     clearTimeout(p.timer);
     if (reply.ok) p.resolve(reply.value);
     else {
-      const e = isSheetErrorShape(reply.error) ? reply.error : { status: 500, code: "WORKER_ERROR", message: "the worker failed" };
-      p.reject(new BunkerError(e.status, e.code, e.message, e.details));
+      // The worker's errors come from the same table (errors.ts); they cross the pipe as plain objects.
+      p.reject(isSheetErrorShape(reply.error)
+        ? new BunkerError(reply.error.status, reply.error.code, reply.error.message, reply.error.details)
+        : errors.WORKER_ERROR("the worker failed"));
     }
   }
 
@@ -161,7 +155,7 @@ export class IsolatedExecutor implements Executor {
     try {
       conn = await this.connection();
     } catch (err) {
-      throw new BunkerError(503, "EXECUTOR_UNAVAILABLE", `the sheet worker could not be started: ${(err as Error).message}`);
+      throw errors.EXECUTOR_UNAVAILABLE(`the sheet worker could not be started: ${(err as Error).message}`);
     }
     const limit = this.options.stepTimeoutMs * steps + this.graceMs;
     let outcome: StepOutcome;
@@ -173,7 +167,7 @@ export class IsolatedExecutor implements Executor {
         return { status: "error", html: "", error: `the step ran longer than ${this.options.stepTimeoutMs * steps} ms and its worker was stopped` };
       }
       if (err instanceof WorkerGone) {
-        throw new BunkerError(503, "EXECUTOR_RESTARTED", "the sheet worker stopped during this step; the session is unchanged, try again");
+        throw errors.EXECUTOR_RESTARTED("the sheet worker stopped during this step; the session is unchanged, try again");
       }
       throw err;
     }

@@ -1,12 +1,13 @@
 // Ways to start the worker: inside the isolation service's sandbox, or as a plain child process (the fallback).
-import type { IsolationService } from "bunker/core";
+import { SANDBOX_BUN, SANDBOX_PATH, type IsolationService } from "bunker/core";
 import { existsSync, realpathSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { WORKER_PATH, type WorkerProcess, type WorkerSpawner } from "./isolated";
 
 /** The environment a worker gets: nothing of the server's own (no database URL, no keys). */
-function workerEnv(): Record<string, string> {
+function workerEnv(path: string): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    PATH: path,
     HOME: "/tmp",
     LANG: "C.UTF-8",
     // The worker must not try to write Bun's transpiler cache (the sandbox's filesystem is read-only).
@@ -22,7 +23,7 @@ function asWorker(proc: Pick<WorkerProcess, "stdin" | "stdout" | "stderr" | "exi
 
 export function childProcessSpawner(): WorkerSpawner {
   return () => {
-    return asWorker(Bun.spawn([process.execPath, WORKER_PATH], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: workerEnv() }));
+    return asWorker(Bun.spawn([process.execPath, WORKER_PATH], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: workerEnv(process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin") }));
   };
 }
 
@@ -31,17 +32,30 @@ export interface SandboxOptions {
   memoryMb: number;
 }
 
+/** The Bunker code the worker runs, read-only at its host paths: sandboxes see no checkout unless bound. Only code:
+ * the checkout's configuration, data directory and history stay out. `bunker/calc` resolves through package.json. */
+function workerCodeMounts() {
+  const root = realpathSync(resolve(import.meta.dir, "../../.."));
+  return ["package.json", "tsconfig.json", "core", "plugins/uzoncalc", "node_modules"]
+    .map((entry) => join(root, entry))
+    .filter((path) => existsSync(path))
+    .map((path) => ({ host: path, sandbox: path }));
+}
+
 /** The worker in a fresh sandbox: no network, read-only root, each safe directory mounted read-only at its real path. */
 export function sandboxSpawner(isolation: IsolationService, options: SandboxOptions): WorkerSpawner {
+  const code = workerCodeMounts();
   return () => {
-    const mounts = options.safeDirs
+    const safeDirs = options.safeDirs
       .filter((d) => existsSync(d))
       .map((d) => realpathSync(d))
       .map((d) => ({ host: d, sandbox: d }));
+    const mounts = [...code, ...safeDirs];
     const proc = isolation.spawn({
-      argv: [process.execPath, WORKER_PATH],
+      // The host's Bun lives where sandboxes cannot see it; the isolation service binds it at SANDBOX_BUN.
+      argv: [SANDBOX_BUN, WORKER_PATH],
       cwd: "/",
-      env: workerEnv(),
+      env: workerEnv(SANDBOX_PATH),
       mounts,
       network: false,
       stdin: "pipe",

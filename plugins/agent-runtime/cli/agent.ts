@@ -1,11 +1,12 @@
 #!/usr/bin/env bun
-// `bunker agent <configure|deploy|invoke|dev>`: the agent project's command line (registered in core/cli.ts).
-// Until then, or from anywhere: `bun create-agent/cli/agent.ts <command> ...`.
+// `bunker agent <configure|deploy|invoke|dev>`: the agent project's command line, declared in the plugin's
+// `commands` (index.ts) and run by core/cli.ts; `bun plugins/agent-runtime/cli/agent.ts <command>` runs it directly.
 import { CONFIGURE_USAGE, configure } from "./configure";
 import { DEPLOY_USAGE, deploy } from "./deploy";
 import { DEV_USAGE, dev } from "./dev";
 import { CliError, EXIT } from "./errors";
 import { INVOKE_USAGE, invoke } from "./invoke";
+import { AGENT_USAGE } from "./usage";
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; usage: string }> = {
   configure: { run: configure, usage: CONFIGURE_USAGE },
@@ -13,25 +14,6 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; usage
   invoke: { run: invoke, usage: INVOKE_USAGE },
   dev: { run: dev, usage: DEV_USAGE },
 };
-
-export const AGENT_USAGE = `usage: bunker agent <command> [options]
-
-commands:
-  configure   set agent.yaml fields (flags, or questions on a terminal), validated, comments kept
-  deploy      send the project to a Bunker server, follow the build, write status into agent.yaml
-  invoke      call a deployed agent (--input TEXT [--stream] [--session ID] [--template-id ID])
-  dev         run the agent locally, restarting on every change
-
-server options (deploy, invoke):
-  --url URL        the Bunker server (else BUNKER_URL, else url: in the config file, else http://127.0.0.1:8080)
-  --api-key KEY    an API key (else BUNKER_API_KEY, else apiKey: in the config file; none on an open server)
-  --prefix PATH    where the agent host is mounted (default /agent-runtime)
-  config file: BUNKER_CLI_CONFIG, or ~/.config/bunker/cli.yaml (url, apiKey, prefix)
-
-exit status: 0 ok, 1 failed (build, agent error, invalid agent.yaml), 2 usage, 3 not found, 4 server error or
-unreachable, 5 timeout, 6 API key refused
-
-\`bunker agent <command> --help\` shows a command's options.`;
 
 /** Runs one agent command and returns its exit status; errors print to stderr (or as JSON with --json). */
 export async function runAgentCommand(args: string[]): Promise<number> {
@@ -66,7 +48,7 @@ export async function runAgentCommand(args: string[]): Promise<number> {
   }
 }
 
-/** The entry core/cli.ts registers: `COMMANDS.agent = agentCommand`. Exits with the command's status. */
+/** Runs the command and exits with its status (for running this file directly). */
 export async function agentCommand(args: string[]): Promise<void> {
   const status = await runAgentCommand(args);
   process.exit(status);

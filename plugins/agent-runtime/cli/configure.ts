@@ -3,8 +3,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { agentConfigIssues } from "../../plugins/agent-runtime/agent-config.ts";
-import { terminalPrompter, type Prompter } from "../prompts";
+import { agentConfigIssues } from "bunker/agent-config";
+import { terminalAsker, type Asker } from "./ask";
 import { EXIT, usageError } from "./errors";
 import { findProject, readRaw, saveProject, validated } from "./project";
 
@@ -69,7 +69,7 @@ function problemWith(raw: Record<string, unknown>, field: Field, value: unknown)
   return issue ? `${field.path.join(".")} must be ${issue.rule}` : "";
 }
 
-async function askAll(prompter: Prompter, raw: Record<string, unknown>): Promise<Map<Field, unknown>> {
+async function askAll(prompter: Asker, raw: Record<string, unknown>): Promise<Map<Field, unknown>> {
   const answers = new Map<Field, unknown>();
   for (const field of FIELDS) {
     const current = getPath(raw, field.path);
@@ -102,7 +102,7 @@ export async function configure(args: string[]): Promise<number> {
   let edits: Map<Field, unknown>;
   if (given.length > 0) edits = new Map(given.map((f) => [f, (f.parse ?? String)(v[f.flag] as string)]));
   else if (!v["no-interactive"] && !v.json && process.stdin.isTTY) {
-    const prompter = terminalPrompter();
+    const prompter = terminalAsker();
     try {
       edits = await askAll(prompter, raw);
     } finally {

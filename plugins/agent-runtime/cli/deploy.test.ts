@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
-import liteboxd from "../plugins/liteboxd/index";
-import agentRuntime from "../plugins/agent-runtime/index";
-import { loadAgentConfig } from "../plugins/agent-runtime/agent-config.ts";
-import { AGENT_CLI, agentCli, createAgent, TempDirs, testEnv } from "./test-support";
+import liteboxd from "../../liteboxd/index";
+import agentRuntime from "../index";
+import { loadAgentConfig } from "bunker/agent-config";
+import { AGENT_COMMAND, agentCli, createAgent, TempDirs, testEnv } from "./test-support";
 
 const temp = new TempDirs();
 let cwd: string;
@@ -79,7 +79,7 @@ describe("a deploy the server fails", () => {
 describe("invoking with --stream", () => {
   test("prints each token of the streaming template as it arrives", async () => {
     const dir = await scaffoldAndDeploy("deployed-stream", "streaming");
-    const proc = Bun.spawn([process.execPath, AGENT_CLI, "invoke", "--stream", "--input", JSON.stringify({ prompt: "one two three", delay_ms: 400 })], {
+    const proc = Bun.spawn([...AGENT_COMMAND, "invoke", "--stream", "--input", JSON.stringify({ prompt: "one two three", delay_ms: 400 })], {
       cwd: dir,
       env,
       stdout: "pipe",

@@ -1,7 +1,7 @@
 // `bunker agent dev`: run the agent locally and restart it whenever a project file changes.
 import { watch, type FSWatcher } from "node:fs";
 import { parseArgs } from "node:util";
-import { entrypointCommand } from "../../plugins/agent-runtime/agent-config.ts";
+import { entrypointCommand } from "bunker/agent-config";
 import { EXIT, usageError } from "./errors";
 import { findProject, loadProject, type Project } from "./project";
 

@@ -3,8 +3,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { AgentStatus } from "../../plugins/agent-runtime/agent-config.ts";
-import type { AgentTemplate, DeployResult } from "../../plugins/agent-runtime/schema.ts";
+import type { AgentStatus } from "bunker/agent-config";
+import type { AgentTemplate, DeployResult } from "../schema";
 import { call, resolveConnection, type Connection } from "./connection";
 import { CliError, EXIT, usageError } from "./errors";
 import { findProject, loadProject, readRaw, saveProject, validated, type Project } from "./project";

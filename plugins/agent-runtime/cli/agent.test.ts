@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
-import liteboxd from "../plugins/liteboxd/index";
-import agentRuntime from "../plugins/agent-runtime/index";
-import { AGENT_CLI, agentCli, createAgent, freePort, TempDirs, testEnv, waitFor } from "./test-support";
+import liteboxd from "../../liteboxd/index";
+import agentRuntime from "../index";
+import { eventually } from "../../../test/support/eventually";
+import { AGENT_COMMAND, agentCli, createAgent, freePort, quietly, TempDirs, testEnv } from "./test-support";
 
 const temp = new TempDirs();
 let cwd: string;
@@ -58,17 +59,17 @@ describe("agent dev", () => {
   test("serves the agent and restarts it when a file changes, then stops it on Ctrl-C", async () => {
     const dir = await scaffold("dev-agent");
     const port = freePort();
-    const proc = Bun.spawn([process.execPath, AGENT_CLI, "dev", "--port", String(port)], { cwd: dir, env, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([...AGENT_COMMAND, "dev", "--port", String(port)], { cwd: dir, env, stdout: "pipe", stderr: "pipe" });
     const base = `http://127.0.0.1:${port}`;
     const ask = async () => {
       const res = await fetch(`${base}/invocations`, { method: "POST", body: JSON.stringify({ prompt: "hot reload" }) });
       return ((await res.json()) as { result: { answer: string } }).result.answer;
     };
     try {
-      expect(await waitFor(ask, "the agent to answer")).toBe("You asked: hot reload");
+      expect(await eventually(() => quietly(ask), "the agent to answer", 15_000)).toBe("You asked: hot reload");
       const file = join(dir, "agent.ts");
       writeFileSync(file, readFileSync(file, "utf8").replace("You asked: ", "Reloaded: "));
-      expect(await waitFor(async () => (await ask()) === "Reloaded: hot reload" && "reloaded", "the edited agent to answer")).toBe("reloaded");
+      expect(await eventually(async () => (await quietly(ask)) === "Reloaded: hot reload" && "reloaded", "the edited agent to answer", 15_000)).toBe("reloaded");
     } finally {
       proc.kill("SIGINT");
     }
@@ -83,9 +84,9 @@ describe("agent dev", () => {
   test("runs a Python agent with python3", async () => {
     const dir = await scaffold("dev-python", ["-t", "python"]);
     const port = freePort();
-    const proc = Bun.spawn([process.execPath, AGENT_CLI, "dev", "--port", String(port), "--dir", dir], { cwd, env, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([...AGENT_COMMAND, "dev", "--port", String(port), "--dir", dir], { cwd, env, stdout: "pipe", stderr: "pipe" });
     try {
-      const ping = await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ping`)).json(), "the python agent");
+      const ping = await eventually(() => quietly(async () => (await fetch(`http://127.0.0.1:${port}/ping`)).json()), "the python agent", 15_000);
       expect(ping.status).toBe("Healthy");
     } finally {
       proc.kill("SIGTERM");

@@ -1,7 +1,7 @@
 // `bunker agent invoke`: call a deployed agent once (a fresh session) or in a session, printing streamed chunks
 // the moment they arrive.
 import { parseArgs } from "node:util";
-import { parseSse } from "../../plugins/agent-runtime/client.ts";
+import { parseSse } from "../client";
 import { call, resolveConnection } from "./connection";
 import { CliError, EXIT, usageError } from "./errors";
 import { findProject, readRaw } from "./project";

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseDocument } from "yaml";
-import { AgentConfigError, validateAgentConfig, writeAgentConfig, type AgentConfig } from "../../plugins/agent-runtime/agent-config.ts";
+import { AgentConfigError, validateAgentConfig, writeAgentConfig, type AgentConfig } from "bunker/agent-config";
 import { CliError, EXIT } from "./errors";
 
 export interface Project {

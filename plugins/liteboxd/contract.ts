@@ -1,0 +1,157 @@
+// The contract of liteboxd's services for other plugins and outside plugin authors: "liteboxd.sandboxes" and
+// "liteboxd.templates", resolved with ctx.services.require(...). Types only: importing this file loads no server code.
+import type {
+  CreateSandboxRequest,
+  CreateTemplateRequest,
+  ExecRequest,
+  ExecResultWire,
+  ImportResultWire,
+  ImportStrategy,
+  LogsWire,
+  PrepullListWire,
+  PrepullStatus,
+  PrepullWire,
+  RollbackWire,
+  SandboxStatus,
+  SandboxWire,
+  TemplateListWire,
+  TemplateSpec,
+  TemplateVersionWire,
+  TemplateWire,
+  UpdateTemplateRequest,
+  VersionListWire,
+} from "./schema";
+
+export type {
+  CreateSandboxRequest,
+  CreateTemplateRequest,
+  ExecRequest,
+  ExecResultWire,
+  ImportResultWire,
+  ImportStrategy,
+  LogsWire,
+  PrepullListWire,
+  PrepullStatus,
+  PrepullWire,
+  RollbackWire,
+  SandboxStatus,
+  SandboxWire,
+  TemplateListWire,
+  TemplateSpec,
+  TemplateVersionWire,
+  TemplateWire,
+  UpdateTemplateRequest,
+  VersionListWire,
+};
+export type { FileSpec, NetworkSpec, ProbeSpec, ResourceSpec, SandboxOverrides } from "./schema";
+
+/** A process in a running sandbox with live stdin/stdout/stderr; with tty it has a real PTY (stderr merged). */
+export interface InteractiveProcess {
+  write(data: string | Uint8Array): void;
+  closeStdin(): void;
+  /** No-op without tty. */
+  resize(cols: number, rows: number): void;
+  readonly output: ReadableStream<{ stream: "stdout" | "stderr"; data: Uint8Array }>;
+  /** Exit code (128+signal when killed). */
+  readonly exited: Promise<number>;
+  /** Kills the process group. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface InteractiveOptions {
+  /** The argv; it must not be empty. */
+  command: string[];
+  tty: boolean;
+  /** Terminal size, 1 to 1000 (with tty). */
+  cols?: number;
+  rows?: number;
+  env?: Record<string, string>;
+  /** An absolute path inside the sandbox. */
+  cwd?: string;
+}
+
+/** One status change of a sandbox, sent to every watcher; "deleted" once its deletion finished. */
+export interface SandboxStatusEvent {
+  id: string;
+  status: SandboxStatus | "deleted";
+  owner: string;
+}
+
+export type SandboxWatcher = (event: SandboxStatusEvent) => void;
+
+export type SandboxEventType = "Normal" | "Warning";
+
+/** "liteboxd.sandboxes": sandboxes from templates, scoped to an owner (a Bunker user id). A sandbox of another owner
+ * is "not found". Errors are BunkerErrors with liteboxd's codes (errors.ts). */
+export interface SandboxService {
+  /** Starts creating a sandbox; it is "pending" until the startup sequence ends (see waitForReady). */
+  create(request: CreateSandboxRequest, owner: string): Promise<SandboxWire>;
+  get(id: string, owner: string): Promise<SandboxWire>;
+  list(owner: string, includeTerminating?: boolean): Promise<SandboxWire[]>;
+  /** Marks the sandbox terminating and deletes it in the background. */
+  remove(id: string, owner: string): Promise<SandboxWire>;
+  /** Resolves once the sandbox is running; rejects when it failed, ended or did not get ready within timeoutMs
+   * (default 300 000). */
+  waitForReady(id: string, owner: string, timeoutMs?: number): Promise<SandboxWire>;
+  exec(id: string, request: ExecRequest, owner: string): Promise<ExecResultWire>;
+  execInteractive(id: string, owner: string, options: InteractiveOptions): Promise<InteractiveProcess>;
+  /** Freezes every process (memory kept; the TTL keeps counting); resume thaws them. */
+  pause(id: string, owner: string): Promise<SandboxWire>;
+  resume(id: string, owner: string): Promise<SandboxWire>;
+  /** The main process's output (the last `tail` lines) and the sandbox's events. */
+  logs(id: string, owner: string, tail?: number): Promise<LogsWire>;
+  /** Writes a stream to an absolute path under /workspace or /tmp; resolves with the bytes written. */
+  upload(id: string, path: string | undefined, body: ReadableStream<Uint8Array>, owner: string): Promise<number>;
+  download(id: string, path: string | undefined, owner: string): Promise<{ size: number; body: ReadableStream<Uint8Array> }>;
+  /** Where the host can connect to `port` inside a running sandbox (e.g. fetch(`http://${host}:${port}/`)). */
+  portTarget(id: string, port: number, owner: string): Promise<{ host: string; port: number }>;
+  /** Checks a sandbox's access token (stored hashed); null when wrong, unknown or deleted. */
+  verifyAccessToken(id: string, token: string): Promise<{ owner: string; status: SandboxStatus } | null>;
+  /** Records an event shown by /logs (e.g. "[Normal] SSHLogin: user alice from 127.0.0.1"). */
+  recordEvent(id: string, type: SandboxEventType, reason: string, message: string): void;
+  /** Called on every status change of any sandbox; returns the unsubscribe. */
+  watch(watcher: SandboxWatcher): () => void;
+}
+
+export interface TemplateListQuery {
+  tag?: string;
+  search?: string;
+  page?: number;
+  pageSize?: number;
+}
+
+/** "liteboxd.templates": templates with a new version on every update (wire Template shapes). */
+export interface TemplateService {
+  create(request: CreateTemplateRequest, author: string): Promise<TemplateWire>;
+  /** Stores a new version (the spec is replaced, metadata fields only when given). */
+  update(name: string, request: UpdateTemplateRequest, author: string): Promise<TemplateWire>;
+  /** The template with its latest spec. */
+  get(name: string): Promise<TemplateWire>;
+  exists(name: string): Promise<boolean>;
+  list(query: TemplateListQuery): Promise<TemplateListWire>;
+  remove(name: string): Promise<void>;
+  versions(name: string): Promise<VersionListWire>;
+  version(name: string, version: number): Promise<TemplateVersionWire>;
+  /** Rolls back by adding a new version with the target's spec. */
+  rollback(name: string, targetVersion: number, changelog: string | undefined, author: string): Promise<RollbackWire>;
+  /** One template as a SandboxTemplate YAML document (latest version unless given). */
+  exportOne(name: string, version?: number): Promise<string>;
+  /** A SandboxTemplateList YAML document. */
+  exportAll(query: { tag?: string; names?: string[] }): Promise<string>;
+  importYaml(text: string, strategy: ImportStrategy, prepull: boolean, author: string): Promise<ImportResultWire>;
+  /** Starts pulling an image into the cache in the background (409 while a pull of it is under way). */
+  prepull(image: string, template?: string, timeoutSeconds?: number): Promise<PrepullWire>;
+  prepullTemplate(name: string): Promise<PrepullWire>;
+  prepulls(query: { image?: string; status?: string }): Promise<PrepullListWire>;
+  getPrepull(id: string): Promise<PrepullWire>;
+  deletePrepull(id: string): Promise<void>;
+}
+
+declare module "bunker/core" {
+  interface BunkerServices {
+    /** Sandboxes from templates for other plugins: create, waitForReady, exec, upload/download, logs, remove. */
+    "liteboxd.sandboxes": SandboxService;
+    /** Templates for other plugins: create, update, get, list, remove, exists (wire Template shapes). */
+    "liteboxd.templates": TemplateService;
+  }
+}

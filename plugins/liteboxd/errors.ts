@@ -1,0 +1,57 @@
+// liteboxd's error codes, and how its /api/v1 routes render errors in LiteBoxd's two shapes (WIRE.md, "Errors").
+import { defineErrors, type BunkerError } from "bunker/core";
+
+/** The first eight codes are LiteBoxd's own: its clients read them from the nested shape. The rest are Bunker's:
+ * on /api/v1 a LiteBoxd client sees only their message (flat routes) or the LiteBoxd code for their status (nested
+ * routes); other plugins calling the services see them as they are. */
+export const errors = defineErrors({
+  INVALID_REQUEST: 400,
+  TEMPLATE_EXISTS: 409,
+  TEMPLATE_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  PREPULL_IN_PROGRESS: 409,
+  PREPULL_NOT_FOUND: 404,
+  INVALID_YAML: 400,
+  INTERNAL_ERROR: 500,
+
+  SANDBOX_NOT_FOUND: 404,
+  /** The sandbox is not running (pending, failed, ended or being deleted) for what was asked. */
+  SANDBOX_NOT_RUNNING: 409,
+  SANDBOX_PAUSED: 409,
+  /** waitForReady gave up before the sandbox got ready. */
+  SANDBOX_NOT_READY: 504,
+  FILE_NOT_FOUND: 404,
+  /** The sandbox's file API failed for a reason other than the path (an I/O error inside the sandbox). */
+  FILE_ERROR: 500,
+  IMAGE_UNSUPPORTED: 400,
+  ALLOWED_DOMAINS_UNSUPPORTED: 400,
+  /** The driver cannot do this at all (no pause, no interactive exec, no port access). */
+  NOT_SUPPORTED: 501,
+  DRIVER_ERROR: 500,
+  /** The startup sequence (image pull, startupScript, probe) did not end within startupTimeout. */
+  STARTUP_TIMEOUT: 504,
+  /** The port gateway's caller sent no or a wrong X-Access-Token. */
+  ACCESS_TOKEN_INVALID: 401,
+  /** Nothing answered on the sandbox port the gateway was asked for. */
+  PORT_UNREACHABLE: 502,
+});
+
+const LITEBOXD_CODES = new Set(["INVALID_REQUEST", "TEMPLATE_EXISTS", "TEMPLATE_NOT_FOUND", "VERSION_NOT_FOUND", "PREPULL_IN_PROGRESS", "PREPULL_NOT_FOUND", "INVALID_YAML", "INTERNAL_ERROR"]);
+
+/** LiteBoxd's code for any error: its own when it has one, else the one its clients expect for the status. */
+function liteboxdCode(error: BunkerError): string {
+  if (LITEBOXD_CODES.has(error.code)) return error.code;
+  if (error.status >= 500) return "INTERNAL_ERROR";
+  if (error.status === 400 || error.status === 422) return "INVALID_REQUEST";
+  return error.code;
+}
+
+/** Renders errors as LiteBoxd does, by route family: template, image and import/export routes nested
+ * (`{"error":{code,message}}`), every other route (sandboxes, the gateway, auth failures) flat (`{"error":"msg"}`). */
+export function createLiteboxdErrorRenderer(prefix = "/api/v1") {
+  const nestedFamily = (path: string) => path.startsWith(`${prefix}/templates`) || path.startsWith(`${prefix}/images`);
+  return (error: BunkerError, _requestId: string, request?: Request): Response => {
+    if (!request || !nestedFamily(new URL(request.url).pathname)) return Response.json({ error: error.message }, { status: error.status });
+    return Response.json({ error: { code: liteboxdCode(error), message: error.message } }, { status: error.status });
+  };
+}
