@@ -54,11 +54,11 @@ for (const mode of ["unisolated", "isolated"] as const) {
     } else {
       await tb.call("POST", "/envs", { workflow_id: "bench", node_id: "n0", packages: ["bunkerdemo-a"] });
     }
-    const python = join(tb.envsBase, "bench", "n0", "v1", ".venv", "bin", "python");
+    const python = join(tb.localEnvs, "bench", "n0", "v1", ".venv", "bin", "python");
     const direct: number[] = [];
     const api: number[] = [];
     const isolatedDirect: number[] = [];
-    const envDir = join(tb.envsBase, "bench", "n0", "v1");
+    const envDir = join(tb.localEnvs, "bench", "n0", "v1");
     const prefix = join(readFileSync(join(envDir, ".venv", "pyvenv.cfg"), "utf8").match(/^home = (.+)$/m)![1]!, "..");
     for (let i = 0; i < ROUNDS * 2 + 2; i++) {
       let t0 = performance.now();

@@ -79,7 +79,7 @@ await Bun.sleep(500); // let the pool fill
 // One create every ~200 ms so each finds a pre-started sandbox: this measures latency, not sustained throughput.
 const warmCreate = stats(await createToRunning(warm.client, RUNS, 200));
 const { id } = await warm.client.sandbox.create("bench");
-await warm.client.sandbox.waitForReady(id, { pollInterval: 0.005 });
+await warm.client.sandbox.waitForReady(id, { pollIntervalMs: 5 });
 const execSamples: number[] = [];
 for (let i = 0; i < EXEC_RUNS; i++) {
   const t0 = performance.now();
@@ -120,7 +120,7 @@ await gw.client.template.create({
   } as never,
 });
 const app = await gw.client.sandbox.create("app");
-await gw.client.sandbox.waitForReady(app.id, { pollInterval: 0.01 });
+await gw.client.sandbox.waitForReady(app.id, { pollIntervalMs: 10 });
 const gwSamples: number[] = [];
 for (let i = 0; i < GW_RUNS + 20; i++) {
   const t0 = performance.now();
@@ -137,7 +137,7 @@ s = []
 for i in range(${GW_RUNS + 20}):
     t = time.perf_counter(); c.request("GET", "/hello"); c.getresponse().read(); s.append((time.perf_counter() - t) * 1000)
 print(" ".join(str(x) for x in s[20:]))
-`], { timeout: 120 });
+`], { timeoutMs: 120_000 });
 const insideStats = stats(inside.stdout.trim().split(" ").map(Number));
 await gw.bunker.stop();
 rmSync(gw.dir, { recursive: true, force: true });

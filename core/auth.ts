@@ -1,6 +1,7 @@
 // API keys: random, shown once, stored as SHA-256 hashes; each key belongs to a user id.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { Database, Migration } from "./db";
+import { BunkerError } from "./errors";
 
 export interface Principal {
   userId: string;
@@ -19,12 +20,16 @@ export interface ApiKeyInfo {
   id: string;
   userId: string;
   name: string;
+  /** "admin" keys see and manage every user's objects. */
+  role: KeyRole;
   createdAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
 }
 
 export const OPEN_MODE_USER = "local";
+
+export type KeyRole = "user" | "admin";
 
 export const authMigrations: Migration[] = [
   {
@@ -40,6 +45,7 @@ export const authMigrations: Migration[] = [
       last_used_at TEXT
     )`,
   },
+  { id: 2, name: "api key roles", up: `ALTER TABLE bunker_api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'user'` },
 ];
 
 const KEY_PATTERN = /^bk_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -48,9 +54,12 @@ const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("h
 
 const principals = new WeakMap<Request, Principal>();
 
-/** The authenticated caller of a request; plugins scope what they own by `userId`. */
+/** The authenticated caller of a request; plugins scope what they own by `userId`. Fails closed: a request the
+ * auth hook never saw (a route mounted outside it, a request built by hand) is 401, never the open-mode user. */
 export function principalOf(request: Request): Principal {
-  return principals.get(request) ?? { userId: OPEN_MODE_USER, keyId: null };
+  const principal = principals.get(request);
+  if (!principal) throw new BunkerError(401, "UNAUTHORIZED", "This request was not authenticated");
+  return principal;
 }
 export function setPrincipal(request: Request, principal: Principal) {
   principals.set(request, principal);
@@ -70,22 +79,25 @@ export class ApiKeyStore {
     return this.activeCount > 0;
   }
 
-  async create(userId: string, name = "default"): Promise<{ key: string; info: ApiKeyInfo }> {
+  async create(userId: string, name = "default", options: { role?: KeyRole } = {}): Promise<{ key: string; info: ApiKeyInfo }> {
+    const role = options.role ?? "user";
+    if (role !== "user" && role !== "admin") throw new Error(`key role "${role}" must be user or admin`);
     if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(userId)) throw new Error(`user id "${userId}" must be 1-128 letters, digits or _.@-`);
     const id = randomBytes(8).toString("hex");
     const secret = randomBytes(32).toString("base64url");
     const createdAt = new Date().toISOString();
-    await this.db.sql`INSERT INTO bunker_api_keys (id, user_id, name, hash, created_at)
-                      VALUES (${id}, ${userId}, ${name}, ${sha256(secret)}, ${createdAt})`;
+    await this.db.sql`INSERT INTO bunker_api_keys (id, user_id, name, hash, created_at, role)
+                      VALUES (${id}, ${userId}, ${name}, ${sha256(secret)}, ${createdAt}, ${role})`;
     this.activeCount++;
-    return { key: `bk_${id}_${secret}`, info: { id, userId, name, createdAt, revokedAt: null, lastUsedAt: null } };
+    return { key: `bk_${id}_${secret}`, info: { id, userId, name, role, createdAt, revokedAt: null, lastUsedAt: null } };
   }
 
   async list(): Promise<ApiKeyInfo[]> {
-    const rows = await this.db.sql`SELECT id, user_id, name, created_at, revoked_at, last_used_at
+    const rows = await this.db.sql`SELECT id, user_id, name, role, created_at, revoked_at, last_used_at
                                    FROM bunker_api_keys ORDER BY created_at`;
     return rows.map((r: Record<string, string | null>) => ({
-      id: r.id!, userId: r.user_id!, name: r.name!, createdAt: r.created_at!, revokedAt: r.revoked_at ?? null, lastUsedAt: r.last_used_at ?? null,
+      id: r.id!, userId: r.user_id!, name: r.name!, role: (r.role === "admin" ? "admin" : "user") as KeyRole,
+      createdAt: r.created_at!, revokedAt: r.revoked_at ?? null, lastUsedAt: r.last_used_at ?? null,
     }));
   }
 
@@ -101,12 +113,12 @@ export class ApiKeyStore {
     const m = KEY_PATTERN.exec(presented);
     if (!m) return null;
     const [, id, secret] = m as unknown as [string, string, string];
-    const [row] = await this.db.sql`SELECT user_id, hash, revoked_at FROM bunker_api_keys WHERE id = ${id}`;
+    const [row] = await this.db.sql`SELECT user_id, hash, revoked_at, role FROM bunker_api_keys WHERE id = ${id}`;
     if (!row || row.revoked_at) return null;
     const a = Buffer.from(sha256(secret), "hex");
     const b = Buffer.from(String(row.hash), "hex");
     if (a.length !== b.length || !timingSafeEqual(a, b)) return null;
-    return { userId: String(row.user_id), keyId: id };
+    return row.role === "admin" ? { userId: String(row.user_id), keyId: id, admin: true } : { userId: String(row.user_id), keyId: id };
   }
 }
 

@@ -12,7 +12,8 @@ const CORE_USAGE = `usage: bunker <command> [options]
 
 commands:
   serve [--config FILE]                      start the server (default command)
-  keys create --user ID [--name NAME]        create an API key (printed once)
+  keys create --user ID [--name NAME] [--admin]
+                                             create an API key (printed once); --admin: sees every user's objects
   keys list                                  list keys (never the secrets)
   keys revoke ID                             revoke a key
   help [COMMAND]                             this text, or a plugin command's usage`;
@@ -84,18 +85,18 @@ async function serve(configFile?: string) {
 async function keysCommand(args: string[], configFile: string | undefined, json: boolean) {
   const db = await withConfigErrors(async () => openCoreDatabase(await loadConfiguration({ configFile })));
   const store = new ApiKeyStore(db);
-  const { values, positionals } = parseArgs({ args, options: { user: { type: "string" }, name: { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { user: { type: "string" }, name: { type: "string" }, admin: { type: "boolean" } }, allowPositionals: true });
   const [sub, id] = positionals;
   try {
     if (sub === "create") {
       if (!values.user) fail("keys create needs --user ID");
-      const { key, info } = await store.create(values.user, values.name ?? "default");
+      const { key, info } = await store.create(values.user, values.name ?? "default", { role: values.admin ? "admin" : "user" });
       if (json) console.log(JSON.stringify({ key, ...info }));
-      else console.log(`${key}\n\nkey id ${info.id} for user ${info.userId}. This is the only time the key is shown.`);
+      else console.log(`${key}\n\n${info.role === "admin" ? "admin " : ""}key id ${info.id} for user ${info.userId}. This is the only time the key is shown.`);
     } else if (sub === "list") {
       const keys = await store.list();
       if (json) console.log(JSON.stringify(keys));
-      else for (const k of keys) console.log(`${k.id}  user=${k.userId}  name=${k.name}  created=${k.createdAt}${k.revokedAt ? `  revoked=${k.revokedAt}` : ""}`);
+      else for (const k of keys) console.log(`${k.id}  user=${k.userId}  role=${k.role}  name=${k.name}  created=${k.createdAt}${k.revokedAt ? `  revoked=${k.revokedAt}` : ""}`);
     } else if (sub === "revoke") {
       if (!id) fail("keys revoke needs a key id");
       if (!(await store.revoke(id))) fail(`no active key with id ${id}`, 1);

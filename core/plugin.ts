@@ -7,14 +7,8 @@ import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { ServiceRegistry } from "./services";
 
-export interface SystemRequirements {
-  /** Debian packages the plugin needs at run time (installed by `bun run server` and the test command). */
-  apt?: string[];
-  /** Extra Debian packages only its tests need. */
-  testApt?: string[];
-  /** Python packages installed with pip (for example `uv`). */
-  pip?: string[];
-}
+export type { SystemRequirements } from "./system";
+import type { SystemRequirements } from "./system";
 
 export interface BackgroundTaskOptions {
   /** Run every intervalMs; without it the task runs once, started after all plugins have started. */

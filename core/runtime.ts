@@ -9,6 +9,7 @@ import type { MetricsRegistry } from "./metrics";
 import type { BackgroundTaskOptions, PluginContext } from "./plugin";
 import type { ErrorFormat } from "./pipeline";
 import { remaining, within } from "./server";
+import { missingSystemRequirements } from "./system";
 import type { ServiceDirectory } from "./services";
 
 export type PluginState = "loaded" | "starting" | "running" | "failed" | "stopping" | "stopped";
@@ -113,6 +114,11 @@ export async function createPluginRuntime(plugin: ResolvedPlugin, k: KernelHandl
     routes,
     async start() {
       state = "starting";
+      const missing = missingSystemRequirements(def.system);
+      if (missing) {
+        log.warn("missing system requirements", { missing });
+        k.setHealthWarning("system", missing);
+      }
       try {
         for (const fn of startHooks) await fn();
         state = "running";

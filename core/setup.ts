@@ -3,6 +3,7 @@
 // Quick when everything is there; stops with the exact command to run when root is needed and we are not root.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { debianPackages, uninstalledPackages } from "./system";
 
 const ROOT = resolve(import.meta.dir, "..");
 const mode = process.argv[2] === "test" ? "test" : "server";
@@ -31,25 +32,15 @@ async function pluginRequirements() {
   const apt = new Set<string>();
   const pip = new Set<string>();
   for (const { def } of await discoverBuiltins()) {
-    for (const p of def.system?.apt ?? []) apt.add(p);
-    if (mode === "test") for (const p of def.system?.testApt ?? []) apt.add(p);
+    for (const p of debianPackages(def.system ?? {}, mode === "test")) apt.add(p);
     for (const p of def.system?.pip ?? []) pip.add(p);
   }
   if (mode === "test") for (const p of CORE_TEST_APT) apt.add(p);
   return { apt: [...apt].sort(), pip: [...pip].sort() };
 }
 
-function missingDebianPackages(packages: string[]): string[] {
-  if (!packages.length) return [];
-  const p = Bun.spawnSync(["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n", ...packages], { stdout: "pipe", stderr: "pipe" });
-  const installed = new Set(
-    p.stdout.toString().split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]!.split(":")[0]!),
-  );
-  return packages.filter((pkg) => !installed.has(pkg));
-}
-
 function installDebianPackages(packages: string[]) {
-  const missing = missingDebianPackages(packages);
+  const missing = uninstalledPackages(packages);
   if (!missing.length) return;
   const cmd = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing.join(" ")}`;
   if (process.getuid?.() !== 0) {

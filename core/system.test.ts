@@ -24,3 +24,15 @@ describe("system requirements", () => {
     expect(debianPackages(req, true)).toEqual(["tmux", "x11-utils", "xfonts-base", "xterm"]);
   });
 });
+
+describe("the built-in plugins after set-up", () => {
+  test("every program and package a built-in plugin declares is installed (set-up installs exactly these)", async () => {
+    const { discoverBuiltins } = await import("./loader");
+    const missing: string[] = [];
+    for (const { def } of await discoverBuiltins()) {
+      const message = missingSystemRequirements(def.system);
+      if (message) missing.push(`${def.name}: ${message}`);
+    }
+    expect(missing).toEqual([]);
+  });
+});

@@ -29,9 +29,21 @@ function findProgram(program: string, path: string): boolean {
   return SYSTEM_DIRS.some((dir) => existsSync(`${dir}/${program}`));
 }
 
-/** Debian packages (of `packages`) that dpkg does not list as installed; empty where there is no dpkg. */
+const installedCache = new Map<string, string[]>();
+
+/** Debian packages (of `packages`) that dpkg does not list as installed; empty where there is no dpkg. Cached per
+ * process: packages are installed by set-up, not while a server runs. */
 export function uninstalledPackages(packages: string[]): string[] {
   if (packages.length === 0 || !Bun.which("dpkg-query")) return [];
+  const key = packages.join(" ");
+  const cached = installedCache.get(key);
+  if (cached) return cached;
+  const missing = queryUninstalled(packages);
+  installedCache.set(key, missing);
+  return missing;
+}
+
+function queryUninstalled(packages: string[]): string[] {
   const p = Bun.spawnSync(["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n", ...packages], { stdout: "pipe", stderr: "pipe" });
   const installed = new Set(
     p.stdout.toString().split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]!.split(":")[0]!),

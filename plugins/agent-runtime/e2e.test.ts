@@ -1,6 +1,7 @@
 // End to end over a real port: deploy the example agents, run each in its own liteboxd sandbox (bubblewrap),
 // invoke them as JSON and as streams through the typed client, and close the sessions.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eventually } from "../../test/support/eventually";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,14 +27,6 @@ async function deploy(example: string, from = join(import.meta.dir, "examples", 
   const body = (await res.json()) as { status: { phase: string; template_id: string; build_id: string }; error?: unknown };
   if (res.status !== 201) throw new Error(`deploy failed: ${JSON.stringify(body)}`);
   return { dir, ...body };
-}
-
-async function until(check: () => Promise<boolean>, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(25);
-  }
 }
 
 beforeAll(async () => {
@@ -106,7 +99,7 @@ describe("a TypeScript agent project", () => {
     expect(first.value).toEqual({ index: 0, token: "a" });
     expect((await session.ping()).status).toBe("HealthyBusy"); // still generating the rest
     await stream.return(undefined); // the caller goes away
-    await until(async () => (await session.ping()).status === "Healthy");
+    await eventually(async () => (await session.ping()).status === "Healthy", "the session's agent to answer /ping Healthy");
   });
 
   test("refresh extends the session's expiry", async () => {
@@ -141,7 +134,7 @@ describe("a TypeScript agent project", () => {
     const before = (await client.listSessions()).length;
     const response = await client.invokeAgent("echo-agent", { prompt: "once" });
     expect(response.result).toMatchObject({ echo: "once", invocations: 1 });
-    await until(async () => (await client.listSessions()).length === before);
+    await eventually(async () => (await client.listSessions()).length === before, "the one-shot session to close");
   });
 
   test("a session without invocations for inactiveAfterSeconds reads inactive, and the next invocation makes it active", async () => {
@@ -158,7 +151,7 @@ describe("a TypeScript agent project", () => {
   test("an idle session is closed by the reaper", async () => {
     const idle = await client.createSession("echo-agent");
     await bunker.db.sql`UPDATE agent_sessions SET last_activity = ${"2000-01-01T00:00:00.000Z"} WHERE session_id = ${idle.sandboxId}`;
-    await until(async () => (await idle.getStatus()) === "closed", 15_000);
+    await eventually(async () => (await idle.getStatus()) === "closed", "the reaper to close the idle session", 15_000);
   });
 
   test("redeploying makes a new template version", async () => {
@@ -275,7 +268,7 @@ describe("pausing a session", () => {
     await using session = await client.createSession("ticker-agent");
     const ticks = async (body: Record<string, number> = {}) => (await session.invoke(body)).result as { ticks: number; between?: number; oldest: number };
     const first = await ticks();
-    await until(async () => (await ticks()).ticks >= first.ticks + 3); // the timer runs
+    await eventually(async () => (await ticks()).ticks >= first.ticks + 3, "three more ticks"); // the timer runs
     await session.pause();
     const pausedAt = Date.now();
     await Bun.sleep(300);
@@ -285,7 +278,7 @@ describe("pausing a session", () => {
     expect(after.between).toBe(0); // not one tick while frozen
     expect(after.ticks).toBeGreaterThanOrEqual(first.ticks + 3); // the same process: its count was kept
     expect(after.oldest).toBeLessThan(pausedAt);
-    await until(async () => (await ticks()).ticks > after.ticks); // and it ticks again
+    await eventually(async () => (await ticks()).ticks > after.ticks, "a tick after resuming"); // and it ticks again
   });
 
   test("closing a paused session deletes its sandbox", async () => {
@@ -293,7 +286,7 @@ describe("pausing a session", () => {
     await session.pause();
     await session.close();
     expect(await session.getStatus()).toBe("closed");
-    await until(async () => (await fetch(`${bunker.baseUrl}/api/v1/sandboxes/${session.sandboxId}`)).status === 404);
+    await eventually(async () => (await fetch(`${bunker.baseUrl}/api/v1/sandboxes/${session.sandboxId}`)).status === 404, "the sandbox to be deleted");
   });
 });
 

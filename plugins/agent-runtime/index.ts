@@ -50,7 +50,7 @@ export default definePlugin({
     dependencyInstallTimeoutSeconds: t.Integer({ minimum: 1, default: 300 }),
   }),
   migrations,
-  system: { apt: ["python3", "tar", "gzip"] },
+  system: { programs: { python3: "python3", tar: "tar", gzip: "gzip" } },
   commands: {
     agent: {
       summary: "work with an agent project: configure, deploy, invoke, dev",

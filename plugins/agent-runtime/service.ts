@@ -1,8 +1,9 @@
 // The agent host's rules: deploys (agent project → template version), sessions (one sandbox each, ready when
 // /ping answers), invocations proxied to the agent through the sandbox gateway without buffering.
-import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { isAbsolute, join, sep } from "node:path";
 import { BunkerError, type IsolationService, type Logger } from "bunker/core";
+import { withUnpackedProject } from "./archive";
 import { errors } from "./errors";
 import { buildDependencies, type DependencyBuildOptions } from "./dependencies";
 import {
@@ -212,38 +213,10 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
     return { status: final, agent: row.config, template: templateView(row) };
   }
 
-  /** Unpacks an uploaded .tar.gz project (GNU tar drops absolute and ".." member names) and deploys it. */
+  /** Unpacks an uploaded .tar.gz project and deploys it. */
   async function deployArchive(owner: string, archive: ReadableStream<Uint8Array> | null, templateId?: string): Promise<DeployResult> {
-    if (!archive) throw errors.ARCHIVE_REQUIRED("Send the agent project as a .tar.gz request body");
-    const dir = join(opts.uploadsDir, randomId("project"));
-    mkdirSync(dir, { recursive: true });
-    const tar = Bun.spawn(["tar", "-xz", "-f", "-", "-C", dir, "--no-same-owner", "--no-same-permissions"], {
-      stdin: "pipe",
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    let size = 0;
-    try {
-      for await (const chunk of archive as unknown as AsyncIterable<Uint8Array>) {
-        size += chunk.byteLength;
-        if (size > opts.maxArchiveBytes) {
-          tar.kill();
-          throw errors.ARCHIVE_TOO_LARGE(`Agent archives are limited to ${opts.maxArchiveBytes} bytes`);
-        }
-        tar.stdin.write(chunk);
-      }
-      await tar.stdin.end();
-      const code = await tar.exited;
-      if (code !== 0) throw errors.INVALID_ARCHIVE(`Could not unpack the archive: ${(await new Response(tar.stderr).text()).trim()}`);
-      // An archive may wrap the project in one top-level folder.
-      const entries = readdirSync(dir);
-      const root = !existsSync(join(dir, "agent.yaml")) && entries.length === 1 && existsSync(join(dir, entries[0]!, "agent.yaml")) ? join(dir, entries[0]!) : dir;
-      return await deploy(owner, { path: root, template_id: templateId });
-    } finally {
-      // The template holds the files now; the unpacked copy is not needed any more.
-      tar.kill();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const limits = { uploadsDir: opts.uploadsDir, maxBytes: opts.maxArchiveBytes };
+    return withUnpackedProject(archive, limits, (root) => deploy(owner, { path: root, template_id: templateId }));
   }
 
   async function listTemplates(owner: string, filter: { tags?: string; name?: string }): Promise<AgentTemplate[]> {

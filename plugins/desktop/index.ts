@@ -84,7 +84,12 @@ export function createDesktopPlugin(options: DesktopPluginOptions = {}) {
     config: DesktopConfig,
     migrations,
     system: {
-      apt: ["xvfb", "xdotool", "xclip", "x11vnc", "novnc", "openbox", "x11-utils", "x11-xserver-utils", "xdg-utils", "file", "xterm", "xfonts-base", "fonts-noto-cjk"],
+      // xterm is the terminal apps launch; without xfonts-base it starts without its default font.
+      programs: {
+        Xvfb: "xvfb", xdotool: "xdotool", xclip: "xclip", x11vnc: "x11vnc", openbox: "openbox", xprop: "x11-utils",
+        xwininfo: "x11-utils", "xdg-open": "xdg-utils", file: "file", xterm: "xterm",
+      },
+      apt: ["novnc", "xfonts-base", "fonts-noto-cjk"],
       testApt: ["chromium", "scrot"],
     },
     setup(ctx) {

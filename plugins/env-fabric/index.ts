@@ -50,7 +50,7 @@ export default definePlugin({
   }),
   migrations,
   // python3: uv makes envs from the machine's interpreters (no Python downloads); procps: pgrep in the tests.
-  system: { apt: ["python3"], testApt: ["procps"], pip: ["uv"] },
+  system: { programs: { python3: "python3" }, testApt: ["procps"], pip: ["uv"] },
   setup(ctx) {
     const c = ctx.config;
     const abs = (p: string) => (isAbsolute(p) ? p : resolve(p));

@@ -1,5 +1,6 @@
 // The contract of liteboxd's services for other plugins and outside plugin authors: "liteboxd.sandboxes" and
 // "liteboxd.templates", resolved with ctx.services.require(...). Types only: importing this file loads no server code.
+import type { Principal } from "bunker/core";
 import type {
   CreateSandboxRequest,
   CreateTemplateRequest,
@@ -9,6 +10,7 @@ import type {
   ImportStrategy,
   LogsWire,
   PrepullListWire,
+  PrepullRequest,
   PrepullStatus,
   PrepullWire,
   RollbackWire,
@@ -31,6 +33,7 @@ export type {
   ImportStrategy,
   LogsWire,
   PrepullListWire,
+  PrepullRequest,
   PrepullStatus,
   PrepullWire,
   RollbackWire,
@@ -120,31 +123,44 @@ export interface TemplateListQuery {
   pageSize?: number;
 }
 
-/** "liteboxd.templates": templates with a new version on every update (wire Template shapes). */
+/** Who asks the template service: a user id (what other plugins pass: never an admin), or a request's principal
+ * (an admin key sees and changes every template). */
+export type TemplateCaller = string | Principal;
+
+/** "liteboxd.templates": templates with a new version on every update (wire Template shapes), owned by their creator.
+ * A template is private to its owner unless `isPublic` is true; a public one is readable and usable by every user but
+ * changed (update, remove, rollback, prepull, import over it) only by its owner or an admin (403
+ * TEMPLATE_FORBIDDEN). Another user's private template is TEMPLATE_NOT_FOUND, exactly like a missing one. Names are
+ * one global namespace: creating a name someone else holds is TEMPLATE_EXISTS. Prepull tasks belong to their
+ * starter the same way (another user's task is PREPULL_NOT_FOUND). */
 export interface TemplateService {
-  create(request: CreateTemplateRequest, author: string): Promise<TemplateWire>;
+  /** The caller becomes the template's owner (and its `author`). */
+  create(request: CreateTemplateRequest, owner: TemplateCaller): Promise<TemplateWire>;
   /** Stores a new version (the spec is replaced, metadata fields only when given). */
-  update(name: string, request: UpdateTemplateRequest, author: string): Promise<TemplateWire>;
+  update(name: string, request: UpdateTemplateRequest, caller: TemplateCaller): Promise<TemplateWire>;
   /** The template with its latest spec. */
-  get(name: string): Promise<TemplateWire>;
-  exists(name: string): Promise<boolean>;
-  list(query: TemplateListQuery): Promise<TemplateListWire>;
-  remove(name: string): Promise<void>;
-  versions(name: string): Promise<VersionListWire>;
-  version(name: string, version: number): Promise<TemplateVersionWire>;
+  get(name: string, caller: TemplateCaller): Promise<TemplateWire>;
+  /** Whether the caller can see a template of that name (another user's private one does not count). */
+  exists(name: string, caller: TemplateCaller): Promise<boolean>;
+  /** The caller's templates and the public ones, each with its latest spec. */
+  list(query: TemplateListQuery, caller: TemplateCaller): Promise<TemplateListWire>;
+  remove(name: string, caller: TemplateCaller): Promise<void>;
+  versions(name: string, caller: TemplateCaller): Promise<VersionListWire>;
+  version(name: string, version: number, caller: TemplateCaller): Promise<TemplateVersionWire>;
   /** Rolls back by adding a new version with the target's spec. */
-  rollback(name: string, targetVersion: number, changelog: string | undefined, author: string): Promise<RollbackWire>;
+  rollback(name: string, targetVersion: number, changelog: string | undefined, caller: TemplateCaller): Promise<RollbackWire>;
   /** One template as a SandboxTemplate YAML document (latest version unless given). */
-  exportOne(name: string, version?: number): Promise<string>;
-  /** A SandboxTemplateList YAML document. */
-  exportAll(query: { tag?: string; names?: string[] }): Promise<string>;
-  importYaml(text: string, strategy: ImportStrategy, prepull: boolean, author: string): Promise<ImportResultWire>;
+  exportOne(name: string, version: number | undefined, caller: TemplateCaller): Promise<string>;
+  /** A SandboxTemplateList YAML document of the templates the caller can see. */
+  exportAll(query: { tag?: string; names?: string[] }, caller: TemplateCaller): Promise<string>;
+  /** Imports the text's templates as the caller: new ones are the caller's, existing ones must be changeable by it. */
+  importYaml(text: string, strategy: ImportStrategy, prepull: boolean, caller: TemplateCaller): Promise<ImportResultWire>;
   /** Starts pulling an image into the cache in the background (409 while a pull of it is under way). */
-  prepull(image: string, template?: string, timeoutSeconds?: number): Promise<PrepullWire>;
-  prepullTemplate(name: string): Promise<PrepullWire>;
-  prepulls(query: { image?: string; status?: string }): Promise<PrepullListWire>;
-  getPrepull(id: string): Promise<PrepullWire>;
-  deletePrepull(id: string): Promise<void>;
+  prepull(request: PrepullRequest, caller: TemplateCaller): Promise<PrepullWire>;
+  prepullTemplate(name: string, caller: TemplateCaller): Promise<PrepullWire>;
+  prepulls(query: { image?: string; status?: string }, caller: TemplateCaller): Promise<PrepullListWire>;
+  getPrepull(id: string, caller: TemplateCaller): Promise<PrepullWire>;
+  deletePrepull(id: string, caller: TemplateCaller): Promise<void>;
 }
 
 declare module "bunker/core" {

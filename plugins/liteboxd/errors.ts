@@ -14,6 +14,10 @@ export const errors = defineErrors({
   INVALID_YAML: 400,
   INTERNAL_ERROR: 500,
 
+  /** A public template of another user: readable and usable by everyone, changed only by its author or an admin. */
+  TEMPLATE_FORBIDDEN: 403,
+  /** A body above a size cap (the YAML import): refused before it is read whole. */
+  PAYLOAD_TOO_LARGE: 413,
   SANDBOX_NOT_FOUND: 404,
   /** The sandbox is not running (pending, failed, ended or being deleted) for what was asked. */
   SANDBOX_NOT_RUNNING: 409,
@@ -47,11 +51,21 @@ function liteboxdCode(error: BunkerError): string {
 }
 
 /** Renders errors as LiteBoxd does, by route family: template, image and import/export routes nested
- * (`{"error":{code,message}}`), every other route (sandboxes, the gateway, auth failures) flat (`{"error":"msg"}`). */
+ * (`{"error":{code,message}}`), every other route (sandboxes, the gateway) flat (`{"error":"msg"}`). A 401 is flat on
+ * every route: LiteBoxd's auth middleware answers before any handler, always with a plain string. */
 export function createLiteboxdErrorRenderer(prefix = "/api/v1") {
   const nestedFamily = (path: string) => path.startsWith(`${prefix}/templates`) || path.startsWith(`${prefix}/images`);
   return (error: BunkerError, _requestId: string, request?: Request): Response => {
-    if (!request || !nestedFamily(new URL(request.url).pathname)) return Response.json({ error: error.message }, { status: error.status });
+    const flat = !request || error.status === 401 || !nestedFamily(new URL(request.url).pathname);
+    if (flat) return Response.json({ error: error.message }, { status: error.status });
     return Response.json({ error: { code: liteboxdCode(error), message: error.message } }, { status: error.status });
   };
+}
+
+const MAX_ECHOED_CHARS = 256;
+
+/** A caller's value as error messages quote it: cut at 256 characters (with an ellipsis), so a 50 MB name sent in a
+ * URL is not sent back whole. */
+export function echoed(value: string): string {
+  return value.length > MAX_ECHOED_CHARS ? `${value.slice(0, MAX_ECHOED_CHARS)}…` : value;
 }

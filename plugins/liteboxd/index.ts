@@ -7,6 +7,7 @@ import { gatewayRoutes } from "./gateway";
 import { streamRoutes } from "./streams";
 import { createBwrapIsolation } from "./isolation";
 import { createLiteboxdErrorRenderer } from "./errors";
+import { createResourceCeiling } from "./limits";
 import { sandboxRoutes, templateRoutes } from "./routes";
 import { createSandboxService } from "./sandboxes";
 import { createStore, migrations } from "./store";
@@ -34,9 +35,22 @@ export default definePlugin({
     warmPool: t.Integer({ minimum: 0, maximum: 64, default: 2 }),
     /** How often the cleaner deletes expired sandboxes and retries failed deletions. */
     cleanupIntervalMs: t.Integer({ minimum: 50, default: 10_000 }),
+    /** The most cpu one sandbox may ask for, a Kubernetes quantity ("2", "1500m"); default and ceiling: the host's cores. */
+    maxSandboxCpu: t.Optional(t.String()),
+    /** The most memory one sandbox may ask for ("8Gi"); default and ceiling: the host's memory. */
+    maxSandboxMemory: t.Optional(t.String()),
+    /** A YAML import request larger than this is refused (413) before it is read. */
+    maxImportBytes: t.Integer({ minimum: 1024, default: 1024 * 1024 }),
+    /** The total content of a template's `files` (decoded). Agent templates carry their project and dependency archive
+     * here: the default covers agent-runtime's defaults (8 MiB project, 64 MiB dependencies). */
+    maxTemplateFilesBytes: t.Integer({ minimum: 1024, default: 96 * 1024 * 1024 }),
   }),
   migrations,
-  system: { apt: ["bubblewrap", "util-linux", "python3", "slirp4netns", "skopeo", "umoci"], testApt: ["busybox-static"] },
+  system: {
+    // python3 runs the in-sandbox supervisor; skopeo copies OCI images and umoci unpacks them.
+    programs: { bwrap: "bubblewrap", setpriv: "util-linux", prlimit: "util-linux", slirp4netns: "slirp4netns", python3: "python3", skopeo: "skopeo", umoci: "umoci", mkfifo: "coreutils" },
+    testApt: ["busybox-static"],
+  },
   setup(ctx) {
     const bunkerDataDir = resolve(ctx.dataDir, "..", "..");
     const isolation = createBwrapIsolation({
@@ -56,13 +70,15 @@ export default definePlugin({
       hiddenPaths: [bunkerDataDir, ...ctx.config.maskPaths],
       onError: (message, error) => ctx.log.warn(message, { error: (error as Error).message }),
     });
-    const templates = createTemplateService(store, driver);
+    const resources = createResourceCeiling({ maxSandboxCpu: ctx.config.maxSandboxCpu, maxSandboxMemory: ctx.config.maxSandboxMemory });
+    const templates = createTemplateService(store, driver, { resources, maxFilesBytes: ctx.config.maxTemplateFilesBytes });
     ctx.services.provide("liteboxd.templates", templates.service);
     const sandboxes = createSandboxService({
       store, driver, templates: templates.specs, log: ctx.log,
       apiBase: () => `${ctx.baseUrl}${ctx.prefix}`,
       pidsLimit: ctx.config.pidsLimit,
       maxExecOutputBytes: ctx.config.maxExecOutputBytes,
+      resources,
     });
     ctx.services.provide("liteboxd.sandboxes", sandboxes.service);
 
@@ -90,6 +106,6 @@ export default definePlugin({
       .use(sandboxRoutes(sandboxes.service))
       .use(streamRoutes(sandboxes.service))
       .use(gatewayRoutes(sandboxes.service))
-      .use(templateRoutes(templates.service));
+      .use(templateRoutes(templates.service, { maxImportBytes: ctx.config.maxImportBytes }));
   },
 });

@@ -1,8 +1,9 @@
 // Prepull tasks: OCI images are pulled into the driver's shared cache in the background, with layer progress;
 // "host" and root filesystem directories are on disk already, so their task completes at once.
 import type { SandboxDriver } from "./drivers/types";
-import { errors } from "./errors";
-import type { PrepullListWire, PrepullWire } from "./schema";
+import { canAccess, type Principal } from "bunker/core";
+import { echoed, errors } from "./errors";
+import type { PrepullListWire, PrepullRequest, PrepullWire } from "./schema";
 import type { PrepullRow, Store } from "./store";
 
 const now = () => new Date().toISOString();
@@ -42,16 +43,24 @@ export function createPrepullTasks(store: Store, driver: SandboxDriver) {
     }
   }
 
+  /** The task if the caller owns it (or is an admin); another user's is "not found", like a missing one. */
+  async function owned(id: string, caller: Principal): Promise<PrepullRow> {
+    const p = await store.prepull(id);
+    if (!p || !canAccess(caller, p.owner)) throw errors.PREPULL_NOT_FOUND(`prepull task ${echoed(id)} not found`);
+    return p;
+  }
+
   return {
-    async prepull(image: string, template?: string, timeoutSeconds?: number): Promise<PrepullWire> {
+    /** `owner` owns the task; `template` names the template it pulls for. The cache it fills is shared. */
+    async prepull({ image, timeout: timeoutSeconds }: PrepullRequest, owner: string, template?: string): Promise<PrepullWire> {
       const check = driver.checkImage(image);
       if (!check.ok) throw errors.INVALID_REQUEST(check.reason);
-      const running = active.get(image);
-      if (running) throw errors.PREPULL_IN_PROGRESS(`a prepull of ${image} is already in progress (${running})`);
+      // The task under way may be another user's: its id is not named.
+      if (active.has(image)) throw errors.PREPULL_IN_PROGRESS(`a prepull of ${echoed(image)} is already in progress`);
       const at = now();
       const oci = driver.isOciImage?.(image) === true && driver.pullImage !== undefined;
       const row: PrepullRow = {
-        id: crypto.randomUUID(), image, status: oci ? "pending" : "completed", template: template ?? null, error: null,
+        id: crypto.randomUUID(), owner, image, status: oci ? "pending" : "completed", template: template ?? null, error: null,
         ready: oci ? 0 : 1, total: oci ? 0 : 1, startedAt: at, completedAt: oci ? null : at,
       };
       await store.insertPrepull(row);
@@ -62,20 +71,18 @@ export function createPrepullTasks(store: Store, driver: SandboxDriver) {
       }
       return answer;
     },
-    async prepulls(q: { image?: string; status?: string }): Promise<PrepullListWire> {
-      const items = (await store.prepulls()).filter((p) => (!q.image || p.image === q.image) && (!q.status || p.status === q.status));
+    /** The caller's tasks (an admin's: everyone's). */
+    async prepulls(q: { image?: string; status?: string }, caller: Principal): Promise<PrepullListWire> {
+      const items = (await store.prepulls()).filter((p) => canAccess(caller, p.owner) && (!q.image || p.image === q.image) && (!q.status || p.status === q.status));
       return { items: items.map(prepullWire) };
     },
-    async getPrepull(id: string): Promise<PrepullWire> {
-      const p = await store.prepull(id);
-      if (!p) throw errors.PREPULL_NOT_FOUND(`prepull task ${id} not found`);
-      return prepullWire(p);
+    async getPrepull(id: string, caller: Principal): Promise<PrepullWire> {
+      return prepullWire(await owned(id, caller));
     },
     /** Deletes the task: a pull under way is cancelled, and the cached image goes too unless a sandbox uses it or
      * another completed task still stands for it. */
-    async deletePrepull(id: string): Promise<void> {
-      const p = await store.prepull(id);
-      if (!p) throw errors.PREPULL_NOT_FOUND(`prepull task ${id} not found`);
+    async deletePrepull(id: string, caller: Principal): Promise<void> {
+      const p = await owned(id, caller);
       if (active.get(p.image) === id) driver.cancelPull?.(p.image);
       await store.deletePrepull(id);
       const others = (await store.prepulls()).some((o) => o.image === p.image && o.status === "completed");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BunkerError, Elysia, principalOf, t } from "bunker/core";
 import type { ImportStrategy, SandboxService, TemplateService } from "./contract";
-import { errors } from "./errors";
+import { echoed, errors } from "./errors";
 import { boundaryOf, readMultipart } from "./multipart";
 import { CreateSandboxBody, CreateTemplateBody, ExecBody, PrepullBody, RollbackBody, UpdateTemplateBody } from "./schema";
 
@@ -99,71 +99,109 @@ async function uploadMultipart(request: Request, write: (path: string | undefine
   }
 }
 
-export function templateRoutes(templates: TemplateService) {
+export interface TemplateRouteOptions {
+  /** The most a YAML import request may carry (plugins.liteboxd.maxImportBytes). */
+  maxImportBytes: number;
+}
+
+export function templateRoutes(templates: TemplateService, options: TemplateRouteOptions) {
   const yaml = (text: string) => new Response(text, { headers: { "content-type": "application/x-yaml" } });
+  const caller = principalOf;
   return new Elysia({ name: "liteboxd-templates" })
     .post("/templates", async ({ body, request, set }) => {
-      const tpl = await templates.create(body, user(request));
+      const tpl = await templates.create(body, caller(request));
       set.status = 201;
       return tpl;
     }, { body: CreateTemplateBody })
-    .get("/templates", ({ query }) => templates.list({
-      tag: query.tag, search: query.search,
-      page: query.page ? Number(query.page) || 1 : 1, pageSize: query.pageSize ? Number(query.pageSize) || 20 : 20,
-    }), { query: t.Object({ tag: t.Optional(t.String()), search: t.Optional(t.String()), page: t.Optional(t.String()), pageSize: t.Optional(t.String()) }) })
-    .get("/templates/export", async ({ query }) => yaml(await templates.exportAll({
+    .get("/templates", ({ query, request }) => templates.list({
+      tag: query.tag, search: query.search, page: pageNumber("page", query.page, 1), pageSize: pageNumber("pageSize", query.pageSize, 20),
+    }, caller(request)), { query: t.Object({ tag: t.Optional(t.String()), search: t.Optional(t.String()), page: t.Optional(t.String()), pageSize: t.Optional(t.String()) }) })
+    .get("/templates/export", async ({ query, request }) => yaml(await templates.exportAll({
       tag: query.tag, names: query.names ? query.names.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
-    })), { query: t.Object({ tag: t.Optional(t.String()), names: t.Optional(t.String()) }) })
+    }, caller(request))), { query: t.Object({ tag: t.Optional(t.String()), names: t.Optional(t.String()) }) })
     .post("/templates/import", async ({ request }) => {
-      const form = await request.formData().catch(() => {
+      const body = await readCapped(request, options.maxImportBytes);
+      const form = await new Response(body, { headers: { "content-type": request.headers.get("content-type") ?? "" } }).formData().catch(() => {
         throw errors.INVALID_REQUEST("expected a multipart/form-data body with a file field");
       });
       const file = form.get("file");
       if (file === null) throw errors.INVALID_REQUEST("the multipart field \"file\" is required");
       const strategy = String(form.get("strategy") ?? "create-or-update") as ImportStrategy;
       if (!["create-only", "update-only", "create-or-update"].includes(strategy)) {
-        throw errors.INVALID_REQUEST(`unknown strategy "${strategy}": use create-only, update-only or create-or-update`);
+        throw errors.INVALID_REQUEST(`unknown strategy "${echoed(strategy)}": use create-only, update-only or create-or-update`);
       }
       const text = typeof file === "string" ? file : await file.text();
-      return templates.importYaml(text, strategy, String(form.get("prepull")) === "true", user(request));
+      return templates.importYaml(text, strategy, String(form.get("prepull")) === "true", caller(request));
     }, { parse: "none" })
-    .get("/templates/:name", ({ params }) => templates.get(params.name))
-    .put("/templates/:name", ({ params, body, request }) => templates.update(params.name, body, user(request)), { body: UpdateTemplateBody })
-    .delete("/templates/:name", async ({ params, set }) => {
-      await templates.remove(params.name);
+    .get("/templates/:name", ({ params, request }) => templates.get(params.name, caller(request)))
+    .put("/templates/:name", ({ params, body, request }) => templates.update(params.name, body, caller(request)), { body: UpdateTemplateBody })
+    .delete("/templates/:name", async ({ params, request, set }) => {
+      await templates.remove(params.name, caller(request));
       set.status = 204;
       return "";
     })
-    .get("/templates/:name/versions", ({ params }) => templates.versions(params.name))
-    .get("/templates/:name/versions/:version", ({ params }) => templates.version(params.name, versionNumber(params.version)))
-    .post("/templates/:name/rollback", ({ params, body, request }) => templates.rollback(params.name, body.targetVersion, body.changelog, user(request)), { body: RollbackBody })
-    .get("/templates/:name/export", async ({ params, query }) => yaml(await templates.exportOne(params.name, query.version ? versionNumber(query.version) : undefined)), {
+    .get("/templates/:name/versions", ({ params, request }) => templates.versions(params.name, caller(request)))
+    .get("/templates/:name/versions/:version", ({ params, request }) => templates.version(params.name, versionNumber(params.version), caller(request)))
+    .post("/templates/:name/rollback", ({ params, body, request }) => templates.rollback(params.name, body.targetVersion, body.changelog, caller(request)), { body: RollbackBody })
+    .get("/templates/:name/export", async ({ params, query, request }) => yaml(await templates.exportOne(params.name, query.version ? versionNumber(query.version) : undefined, caller(request))), {
       query: t.Object({ version: t.Optional(t.String()) }),
     })
-    .post("/templates/:name/prepull", async ({ params, set }) => {
-      const task = await templates.prepullTemplate(params.name);
+    .post("/templates/:name/prepull", async ({ params, request, set }) => {
+      const task = await templates.prepullTemplate(params.name, caller(request));
       set.status = 202;
       return task;
     })
-    .post("/images/prepull", async ({ body, set }) => {
-      const task = await templates.prepull(body.image, undefined, body.timeout);
+    .post("/images/prepull", async ({ body, request, set }) => {
+      const task = await templates.prepull(body, caller(request));
       set.status = 202;
       return task;
     }, { body: PrepullBody })
-    .get("/images/prepull", ({ query }) => templates.prepulls({ image: query.image, status: query.status }), {
+    .get("/images/prepull", ({ query, request }) => templates.prepulls({ image: query.image, status: query.status }, caller(request)), {
       query: t.Object({ image: t.Optional(t.String()), status: t.Optional(t.String()) }),
     })
-    .get("/images/prepull/:id", ({ params }) => templates.getPrepull(params.id))
-    .delete("/images/prepull/:id", async ({ params, set }) => {
-      await templates.deletePrepull(params.id);
+    .get("/images/prepull/:id", ({ params, request }) => templates.getPrepull(params.id, caller(request)))
+    .delete("/images/prepull/:id", async ({ params, request, set }) => {
+      await templates.deletePrepull(params.id, caller(request));
       set.status = 204;
       return "";
     });
 }
 
+/** The request body, refused with 413 once it passes `max` bytes: by its Content-Length before reading anything, or
+ * while it streams (a chunked body has none), so an oversized import is never held in memory or parsed. */
+async function readCapped(request: Request, max: number): Promise<Blob> {
+  const tooLarge = () => errors.PAYLOAD_TOO_LARGE(`the import body is larger than ${max} bytes (plugins.liteboxd.maxImportBytes)`);
+  if (Number(request.headers.get("content-length") ?? 0) > max) throw tooLarge();
+  if (!request.body) return new Blob([]);
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new Blob(chunks);
+}
+
+// Integers as LiteBoxd parses them (Go's strconv.Atoi): "1.5", "abc" or a number past nine digits is a 400, not
+// "page 1.5" or "2.02e+27". 0 or less falls back to the first page, and pageSize is capped at 100 by the service.
+function pageNumber(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined || text === "") return fallback;
+  if (!/^[+-]?\d{1,9}$/.test(text)) throw errors.INVALID_REQUEST(`${name} must be an integer of at most nine digits, got "${echoed(text)}"`);
+  const n = Number(text);
+  return n >= 1 ? n : fallback;
+}
+
+/** Versions are SQL INTEGERs: nine digits at most, so PostgreSQL never sees a value out of its range. */
 function versionNumber(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw errors.INVALID_REQUEST(`version must be a positive integer, got "${text}"`);
+  if (!/^\d{1,9}$/.test(text) || n < 1) throw errors.INVALID_REQUEST(`version must be a positive integer, got "${echoed(text)}"`);
   return n;
 }
 

@@ -1,7 +1,7 @@
 // A sandbox's life: create from a template (limits from Kubernetes quantities), the startup sequence in the
 // background, pause/resume, and the asynchronous deletion that the cleaner retries when it fails.
 import type { DriverSandbox } from "./drivers/types";
-import { errors } from "./errors";
+import { echoed, errors } from "./errors";
 import { parseCpuCores, parseMemoryMiB, QuantityError } from "./quantity";
 import type { CreateSandboxRequest, SandboxWire, TemplateSpec } from "./schema";
 import { sha256, type LiveSandbox, type SandboxState } from "./sandbox-state";
@@ -15,7 +15,7 @@ const MIN_MEMORY_MIB = 16;
 function limitsOf(cpu: string, memory: string, pids: number) {
   try {
     const memoryMb = parseMemoryMiB(memory);
-    if (memoryMb < MIN_MEMORY_MIB) throw errors.INVALID_REQUEST(`memory must be at least ${MIN_MEMORY_MIB}Mi, got "${memory}"`);
+    if (memoryMb < MIN_MEMORY_MIB) throw errors.INVALID_REQUEST(`memory must be at least ${MIN_MEMORY_MIB}Mi, got "${echoed(memory)}"`);
     return { cpus: parseCpuCores(cpu), memoryMb, pids };
   } catch (error) {
     if (error instanceof QuantityError) throw errors.INVALID_REQUEST(error.message);
@@ -62,11 +62,12 @@ export function createSandboxLifecycle(state: SandboxState) {
 
   async function create(req: CreateSandboxRequest, owner: string): Promise<SandboxWire> {
     const wantedVersion = req.templateVersion || undefined;
-    const found = await o.templates.specFor(req.template, wantedVersion);
+    // Another user's private template is "not found", exactly like a missing one.
+    const found = await o.templates.specFor(req.template, wantedVersion, owner);
     if (!found) {
       throw wantedVersion
-        ? errors.VERSION_NOT_FOUND(`template ${req.template} version ${wantedVersion} not found`)
-        : errors.TEMPLATE_NOT_FOUND(`template ${req.template} not found`);
+        ? errors.VERSION_NOT_FOUND(`template ${echoed(req.template)} version ${wantedVersion} not found`)
+        : errors.TEMPLATE_NOT_FOUND(`template ${echoed(req.template)} not found`);
     }
     const { spec, version } = found;
     if (spec.network?.allowedDomains?.length) {
@@ -74,9 +75,11 @@ export function createSandboxLifecycle(state: SandboxState) {
     }
     const image = o.driver.checkImage(spec.image);
     if (!image.ok) throw errors.IMAGE_UNSUPPORTED(image.reason);
-    const cpu = req.overrides?.cpu ?? spec.resources?.cpu ?? "500m";
-    const memory = req.overrides?.memory ?? spec.resources?.memory ?? "512Mi";
+    // An empty quantity means "not given" (LiteBoxd's Go SDK sends "" for a field left blank).
+    const cpu = req.overrides?.cpu || spec.resources?.cpu || "500m";
+    const memory = req.overrides?.memory || spec.resources?.memory || "512Mi";
     const limits = limitsOf(cpu, memory, o.pidsLimit);
+    o.resources.check({ cpu, memory });
     const ttl = req.overrides?.ttl ?? spec.ttl ?? 3600;
     const env = { ...spec.env, ...req.overrides?.env };
     const id = await freshId();

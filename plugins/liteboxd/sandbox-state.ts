@@ -3,9 +3,10 @@
 import type { Logger } from "bunker/core";
 import type { SandboxEventType, SandboxWatcher } from "./contract";
 import type { DriverSandbox, SandboxDriver } from "./drivers/types";
-import { errors } from "./errors";
+import { echoed, errors } from "./errors";
 import type { SandboxStatus, SandboxWire } from "./schema";
 import type { SandboxRow, Store } from "./store";
+import type { ResourceCeiling } from "./limits";
 import type { TemplateSpecSource } from "./templates";
 
 export interface SandboxServiceOptions {
@@ -17,6 +18,8 @@ export interface SandboxServiceOptions {
   apiBase: () => string;
   pidsLimit: number;
   maxExecOutputBytes: number;
+  /** The most cpu and memory one sandbox may have (host capacity or the configured maxima). */
+  resources: ResourceCeiling;
 }
 
 /** A sandbox started by this server run. */
@@ -85,7 +88,7 @@ export function createSandboxState(options: SandboxServiceOptions): SandboxState
     },
     async owned(id, owner) {
       const row = live.get(id)?.row ?? (await options.store.sandbox(id));
-      if (!row || row.owner !== owner) throw errors.SANDBOX_NOT_FOUND(`sandbox ${id} not found`);
+      if (!row || row.owner !== owner) throw errors.SANDBOX_NOT_FOUND(`sandbox ${echoed(id)} not found`);
       return row;
     },
     running(id, row) {

@@ -3,34 +3,74 @@
 import { t } from "bunker/core";
 import type { Static } from "@sinclair/typebox";
 
-const StringMap = t.Record(t.String(), t.String());
+/** Size caps on what the API accepts (issue 17): generous for real templates and agents, small enough that one request
+ * cannot make the server hold or store gigabytes. Fixed here, in the schema, so every route and the YAML import share
+ * them; the caps that depend on the host or the operator are plugin config (index.ts). */
+export const CAPS = {
+  /** Names of templates (a DNS label) and of what refers to them. */
+  name: 63,
+  /** Short labels: displayName, a tag, a quantity, an env variable's name. */
+  label: 256,
+  /** Paths, image references, probe paths, domains. */
+  path: 4096,
+  /** description, changelog. */
+  text: 16 * 1024,
+  /** One argv element, one env value (Linux refuses a longer single argument: MAX_ARG_STRLEN is 128 KiB). */
+  argument: 128 * 1024,
+  /** The startup script. */
+  script: 1024 * 1024,
+  argvItems: 4096,
+  envEntries: 1024,
+  tags: 64,
+  files: 10_000,
+  domains: 256,
+  /** Seconds: ten years for a TTL, a day for anything that waits. */
+  ttlSeconds: 10 * 365 * 24 * 3600,
+  waitSeconds: 24 * 3600,
+  /** Template versions are SQL INTEGERs. */
+  version: 2 ** 31 - 1,
+} as const;
+
+const Label = (options: { minLength?: number } = {}) => t.String({ maxLength: CAPS.label, ...options });
+const Path = (options: { minLength?: number } = {}) => t.String({ maxLength: CAPS.path, ...options });
+const Argv = (options: { minItems?: number } = {}) => t.Array(t.String({ maxLength: CAPS.argument }), { maxItems: CAPS.argvItems, ...options });
+/** Environment variables: a name without "=" or NUL, a value of one argument's size at most. */
+const EnvMap = t.Record(t.String({ pattern: `^[^=\\u0000]{1,${CAPS.label}}$` }), t.String({ maxLength: CAPS.argument }), {
+  maxProperties: CAPS.envEntries,
+  additionalProperties: false,
+});
 
 export const TemplateSpecSchema = t.Object({
-  image: t.String({ minLength: 1 }),
-  command: t.Optional(t.Array(t.String())),
-  args: t.Optional(t.Array(t.String())),
-  resources: t.Optional(t.Object({ cpu: t.Optional(t.String()), memory: t.Optional(t.String()) })),
-  ttl: t.Optional(t.Integer({ minimum: 0 })),
-  env: t.Optional(StringMap),
-  startupScript: t.Optional(t.String()),
-  startupTimeout: t.Optional(t.Integer({ minimum: 1 })),
-  /** Bunker extension: `encoding: "base64"` for binary content. Files are placed before `command` starts. */
+  image: Path({ minLength: 1 }),
+  command: t.Optional(Argv()),
+  args: t.Optional(Argv()),
+  resources: t.Optional(t.Object({ cpu: t.Optional(Label()), memory: t.Optional(Label()) })),
+  ttl: t.Optional(t.Integer({ minimum: 0, maximum: CAPS.ttlSeconds })),
+  env: t.Optional(EnvMap),
+  startupScript: t.Optional(t.String({ maxLength: CAPS.script })),
+  startupTimeout: t.Optional(t.Integer({ minimum: 1, maximum: CAPS.waitSeconds })),
+  /** Bunker extension: `encoding: "base64"` for binary content. Files are placed before `command` starts. The total
+   * size of their content is capped by the plugin config `maxTemplateFilesBytes`. */
   files: t.Optional(t.Array(t.Object({
-    source: t.Optional(t.String()),
-    destination: t.String(),
+    source: t.Optional(Path()),
+    destination: Path({ minLength: 1 }),
     content: t.Optional(t.String()),
     encoding: t.Optional(t.Union([t.Literal("utf8"), t.Literal("base64")])),
-  }))),
+  }), { maxItems: CAPS.files })),
   /** `exec` (LiteBoxd) or, as a Bunker extension, `httpGet` (2xx/3xx from a port inside the sandbox). */
   readinessProbe: t.Optional(t.Object({
-    exec: t.Optional(t.Object({ command: t.Array(t.String(), { minItems: 1 }) })),
-    httpGet: t.Optional(t.Object({ path: t.Optional(t.String()), port: t.Integer({ minimum: 1, maximum: 65535 }) })),
-    initialDelaySeconds: t.Optional(t.Integer({ minimum: 0 })),
-    periodSeconds: t.Optional(t.Integer({ minimum: 0 })),
-    failureThreshold: t.Optional(t.Integer({ minimum: 1 })),
+    exec: t.Optional(t.Object({ command: Argv({ minItems: 1 }) })),
+    httpGet: t.Optional(t.Object({ path: t.Optional(Path()), port: t.Integer({ minimum: 1, maximum: 65535 }) })),
+    initialDelaySeconds: t.Optional(t.Integer({ minimum: 0, maximum: CAPS.waitSeconds })),
+    periodSeconds: t.Optional(t.Integer({ minimum: 0, maximum: CAPS.waitSeconds })),
+    failureThreshold: t.Optional(t.Integer({ minimum: 1, maximum: 1_000_000 })),
   })),
-  network: t.Optional(t.Object({ allowInternetAccess: t.Optional(t.Boolean()), allowedDomains: t.Optional(t.Array(t.String())) })),
-  /** Bunker extension: free JSON kept with the template version (LiteBoxd clients ignore it). */
+  network: t.Optional(t.Object({
+    allowInternetAccess: t.Optional(t.Boolean()),
+    allowedDomains: t.Optional(t.Array(t.String({ maxLength: 253 }), { maxItems: CAPS.domains })),
+  })),
+  /** Bunker extension: free JSON kept with the template version (LiteBoxd clients ignore it); 64 KiB serialized at
+   * most (METADATA_MAX_BYTES, checked by the template rules: a schema cannot measure it). */
   metadata: t.Optional(t.Record(t.String(), t.Unknown())),
 });
 export type TemplateSpec = Static<typeof TemplateSpecSchema>;
@@ -40,11 +80,17 @@ export const TEMPLATE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** LiteBoxd's Go SDK and CLI send null for the optional fields they leave unset: null means "not given". */
 const Unset = <T extends Parameters<typeof t.Nullable>[0]>(schema: T) => t.Optional(t.Nullable(schema));
 
+/** Serialized size cap of a spec's `metadata`. */
+export const METADATA_MAX_BYTES = 64 * 1024;
+
+const Tags = t.Array(Label(), { maxItems: CAPS.tags });
+const Text = () => t.String({ maxLength: CAPS.text });
+
 export const CreateTemplateBody = t.Object({
-  name: t.String(),
-  displayName: Unset(t.String()),
-  description: Unset(t.String()),
-  tags: Unset(t.Array(t.String())),
+  name: t.String({ maxLength: CAPS.name }),
+  displayName: Unset(Label()),
+  description: Unset(Text()),
+  tags: Unset(Tags),
   isPublic: Unset(t.Boolean()),
   spec: TemplateSpecSchema,
   autoPrepull: Unset(t.Boolean()),
@@ -52,26 +98,26 @@ export const CreateTemplateBody = t.Object({
 export type CreateTemplateRequest = Static<typeof CreateTemplateBody>;
 
 export const UpdateTemplateBody = t.Object({
-  displayName: Unset(t.String()),
-  description: Unset(t.String()),
-  tags: Unset(t.Array(t.String())),
+  displayName: Unset(Label()),
+  description: Unset(Text()),
+  tags: Unset(Tags),
   isPublic: Unset(t.Boolean()),
   spec: TemplateSpecSchema,
-  changelog: Unset(t.String()),
+  changelog: Unset(Text()),
 });
 export type UpdateTemplateRequest = Static<typeof UpdateTemplateBody>;
 
-export const RollbackBody = t.Object({ targetVersion: t.Integer({ minimum: 1 }), changelog: t.Optional(t.String()) });
+export const RollbackBody = t.Object({ targetVersion: t.Integer({ minimum: 1, maximum: CAPS.version }), changelog: t.Optional(Text()) });
 
 export const CreateSandboxBody = t.Object({
-  template: t.String({ minLength: 1 }),
+  template: t.String({ minLength: 1, maxLength: CAPS.name }),
   /** 0 or null: the latest version (what LiteBoxd's Go SDK sends when none is chosen). */
-  templateVersion: Unset(t.Integer({ minimum: 0 })),
+  templateVersion: Unset(t.Integer({ minimum: 0, maximum: CAPS.version })),
   overrides: t.Optional(t.Object({
-    cpu: t.Optional(t.String()),
-    memory: t.Optional(t.String()),
-    ttl: t.Optional(t.Integer({ minimum: 0 })),
-    env: t.Optional(StringMap),
+    cpu: t.Optional(Label()),
+    memory: t.Optional(Label()),
+    ttl: t.Optional(t.Integer({ minimum: 0, maximum: CAPS.ttlSeconds })),
+    env: t.Optional(EnvMap),
   })),
 });
 export type CreateSandboxRequest = Static<typeof CreateSandboxBody>;
@@ -82,15 +128,16 @@ export type ProbeSpec = NonNullable<TemplateSpec["readinessProbe"]>;
 export type NetworkSpec = NonNullable<TemplateSpec["network"]>;
 
 export const ExecBody = t.Object({
-  command: t.Array(t.String(), { minItems: 1 }),
+  command: Argv({ minItems: 1 }),
   timeout: t.Optional(t.Integer({ minimum: 1, maximum: 3600 })),
   /** Beyond LiteBoxd: extra environment and working directory for this command. */
-  env: t.Optional(StringMap),
-  cwd: t.Optional(t.String()),
+  env: t.Optional(EnvMap),
+  cwd: t.Optional(Path()),
 });
 export type ExecRequest = Static<typeof ExecBody>;
 
-export const PrepullBody = t.Object({ image: t.String({ minLength: 1 }), timeout: t.Optional(t.Integer({ minimum: 1 })) });
+export const PrepullBody = t.Object({ image: Path({ minLength: 1 }), timeout: t.Optional(t.Integer({ minimum: 1, maximum: CAPS.waitSeconds })) });
+export type PrepullRequest = Static<typeof PrepullBody>;
 
 /** "paused" is Bunker's (POST /sandboxes/:id/pause); a LiteBoxd server never reports it. */
 export type SandboxStatus = "pending" | "running" | "paused" | "succeeded" | "failed" | "stopped" | "terminating" | "unknown";

@@ -151,9 +151,9 @@ describe("the liteboxd.templates service and spec extensions", () => {
       },
     }, OWNER);
     expect(created.spec?.metadata).toEqual({ owner: { team: "agents" }, n: 1 });
-    expect(await templates.exists("ext")).toBe(true);
-    expect(await templates.exists("nope")).toBe(false);
-    expect((await templates.list({ search: "ext" })).items.map((t) => t.name)).toEqual(["ext"]);
+    expect(await templates.exists("ext", OWNER)).toBe(true);
+    expect(await templates.exists("nope", OWNER)).toBe(false);
+    expect((await templates.list({ search: "ext" }, OWNER)).items.map((t) => t.name)).toEqual(["ext"]);
     const id = await fresh("ext");
     const blob = new Uint8Array(await new Response((await sandboxes.download(id, "/workspace/blob.bin", OWNER)).body).arrayBuffer());
     expect(blob).toEqual(bytes);
@@ -162,7 +162,7 @@ describe("the liteboxd.templates service and spec extensions", () => {
     await sandboxes.remove(id, OWNER);
     const updated = await templates.update("ext", { spec: { image: "host" }, changelog: "plain" }, OWNER);
     expect(updated.latestVersion).toBe(2);
-    await templates.remove("ext");
-    expect(await templates.exists("ext")).toBe(false);
+    await templates.remove("ext", OWNER);
+    expect(await templates.exists("ext", OWNER)).toBe(false);
   });
 });

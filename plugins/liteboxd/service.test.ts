@@ -17,7 +17,9 @@ beforeAll(async () => {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
+      // Created in open mode (owner "local") and used by "agent-user": only a public template allows that.
       name: "web",
+      isPublic: true,
       spec: {
         image: "host",
         command: ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", "--directory", "/workspace"],

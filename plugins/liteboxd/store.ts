@@ -23,6 +23,18 @@ export const migrations: Migration[] = [
         ready INTEGER NOT NULL, total INTEGER NOT NULL, started_at TEXT NOT NULL, completed_at TEXT)`);
     },
   },
+  {
+    id: 2,
+    name: "liteboxd owners of templates and prepull tasks",
+    up: async (sql) => {
+      // Rows from before owners existed belong to the open-mode user, except templates whose author (always the
+      // creating user's id, never client-supplied) is known: they stay with that user, so agent templates stay
+      // changeable by the agent's deployer.
+      await sql.unsafe(`ALTER TABLE liteboxd_templates ADD COLUMN owner TEXT NOT NULL DEFAULT 'local'`);
+      await sql.unsafe(`UPDATE liteboxd_templates SET owner = author WHERE author IS NOT NULL AND author <> ''`);
+      await sql.unsafe(`ALTER TABLE liteboxd_prepulls ADD COLUMN owner TEXT NOT NULL DEFAULT 'local'`);
+    },
+  },
 ];
 
 export interface TemplateRow {
@@ -32,6 +44,8 @@ export interface TemplateRow {
   description: string | null;
   tags: string[];
   author: string | null;
+  /** The user the template (and each of its versions) belongs to: its creator. */
+  owner: string;
   isPublic: boolean;
   latestVersion: number;
   createdAt: string;
@@ -69,6 +83,8 @@ export interface SandboxRow {
 
 export interface PrepullRow {
   id: string;
+  /** Who started the task; the cached image itself is shared. */
+  owner: string;
   image: string;
   status: string;
   template: string | null;
@@ -84,7 +100,7 @@ const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 const toTemplate = (r: Raw): TemplateRow => ({
   id: String(r.id), name: String(r.name), displayName: str(r.display_name), description: str(r.description),
-  tags: JSON.parse(String(r.tags)), author: str(r.author), isPublic: Number(r.is_public) === 1,
+  tags: JSON.parse(String(r.tags)), author: str(r.author), owner: String(r.owner), isPublic: Number(r.is_public) === 1,
   latestVersion: Number(r.latest_version), createdAt: String(r.created_at), updatedAt: String(r.updated_at),
 });
 const toVersion = (r: Raw): VersionRow => ({
@@ -100,7 +116,7 @@ const toSandbox = (r: Raw): SandboxRow => ({
   updatedAt: String(r.updated_at),
 });
 const toPrepull = (r: Raw): PrepullRow => ({
-  id: String(r.id), image: String(r.image), status: String(r.status), template: str(r.template), error: str(r.error),
+  id: String(r.id), owner: String(r.owner), image: String(r.image), status: String(r.status), template: str(r.template), error: str(r.error),
   ready: Number(r.ready), total: Number(r.total), startedAt: String(r.started_at), completedAt: str(r.completed_at),
 });
 
@@ -117,8 +133,8 @@ export function createStore(db: Database) {
     /** Inserts a template with its first version, atomically. */
     async insertTemplate(t: TemplateRow, v: VersionRow): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx`INSERT INTO liteboxd_templates (id, name, display_name, description, tags, author, is_public, latest_version, created_at, updated_at)
-          VALUES (${t.id}, ${t.name}, ${t.displayName}, ${t.description}, ${JSON.stringify(t.tags)}, ${t.author}, ${t.isPublic ? 1 : 0}, ${t.latestVersion}, ${t.createdAt}, ${t.updatedAt})`;
+        await tx`INSERT INTO liteboxd_templates (id, name, display_name, description, tags, author, owner, is_public, latest_version, created_at, updated_at)
+          VALUES (${t.id}, ${t.name}, ${t.displayName}, ${t.description}, ${JSON.stringify(t.tags)}, ${t.author}, ${t.owner}, ${t.isPublic ? 1 : 0}, ${t.latestVersion}, ${t.createdAt}, ${t.updatedAt})`;
         await tx`INSERT INTO liteboxd_template_versions (id, template_id, version, spec, changelog, created_by, created_at)
           VALUES (${v.id}, ${v.templateId}, ${v.version}, ${JSON.stringify(v.spec)}, ${v.changelog}, ${v.createdBy}, ${v.createdAt})`;
       });
@@ -174,8 +190,8 @@ export function createStore(db: Database) {
     },
 
     async insertPrepull(p: PrepullRow): Promise<void> {
-      await sql`INSERT INTO liteboxd_prepulls (id, image, status, template, error, ready, total, started_at, completed_at)
-        VALUES (${p.id}, ${p.image}, ${p.status}, ${p.template}, ${p.error}, ${p.ready}, ${p.total}, ${p.startedAt}, ${p.completedAt})`;
+      await sql`INSERT INTO liteboxd_prepulls (id, owner, image, status, template, error, ready, total, started_at, completed_at)
+        VALUES (${p.id}, ${p.owner}, ${p.image}, ${p.status}, ${p.template}, ${p.error}, ${p.ready}, ${p.total}, ${p.startedAt}, ${p.completedAt})`;
     },
     async prepulls(): Promise<PrepullRow[]> {
       return (await sql`SELECT * FROM liteboxd_prepulls ORDER BY started_at DESC`).map(toPrepull);

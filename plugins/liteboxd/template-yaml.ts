@@ -1,18 +1,22 @@
 // Templates as YAML (apiVersion liteboxd/v1): export one (SandboxTemplate) or many (SandboxTemplateList), and import
-// either with a strategy; one failing template does not stop the others.
-import { parseAllDocuments, stringify } from "yaml";
+// either with a strategy; one failing template does not stop the others. Imports go through the same create/update
+// rules (schemas, owners) as the JSON routes.
+import { Document, parseAllDocuments, Scalar, visit } from "yaml";
+import type { TemplateCaller } from "./contract";
 import { errors } from "./errors";
-import type { CreateTemplateRequest, ImportResultWire, ImportStrategy, PrepullWire, TemplateSpec, TemplateWire, UpdateTemplateRequest } from "./schema";
+import type { CreateTemplateRequest, ImportResultWire, ImportStrategy, PrepullRequest, PrepullWire, TemplateSpec, TemplateWire, UpdateTemplateRequest } from "./schema";
 import type { Store, TemplateRow } from "./store";
+import { canRead, principalOfCaller } from "./template-access";
 
 /** What import and export need from the template rules. */
 export interface TemplateYamlDeps {
   store: Store;
-  mustGet(name: string): Promise<TemplateRow>;
+  /** The template if the caller may read it; TEMPLATE_NOT_FOUND otherwise. */
+  readable(name: string, caller: TemplateCaller): Promise<TemplateRow>;
   latestSpec(template: TemplateRow): Promise<TemplateSpec>;
-  create(req: CreateTemplateRequest, author: string): Promise<TemplateWire>;
-  update(name: string, req: UpdateTemplateRequest, author: string): Promise<TemplateWire>;
-  prepull(image: string, template?: string): Promise<PrepullWire>;
+  create(req: CreateTemplateRequest, caller: TemplateCaller): Promise<TemplateWire>;
+  update(name: string, req: UpdateTemplateRequest, caller: TemplateCaller): Promise<TemplateWire>;
+  prepull(request: PrepullRequest, owner: string, template?: string): Promise<PrepullWire>;
 }
 
 const yamlDoc = (t: TemplateRow, spec: TemplateSpec) => ({
@@ -21,6 +25,28 @@ const yamlDoc = (t: TemplateRow, spec: TemplateSpec) => ({
   metadata: { name: t.name, ...(t.displayName ? { displayName: t.displayName } : {}), ...(t.description ? { description: t.description } : {}), tags: t.tags },
   spec,
 });
+
+// Characters YAML 1.1 readers (PyYAML) refuse raw or read as line breaks: C0 controls but tab and newlines, DEL, C1
+// controls (NEL included), the Unicode line and paragraph separators, and the noncharacters U+FFFE/U+FFFF.
+const UNPRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]/;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "g");
+const escapeChar = (c: string) => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+};
+
+/** YAML that strict readers accept: the `yaml` package writes C1 controls and the like raw, even in double quotes.
+ * Every string holding one is double-quoted, so each raw one left in the text sits in a double-quoted scalar, where
+ * an escape sequence stands for it. */
+export function toPortableYaml(value: unknown): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === "string" && UNPRINTABLE.test(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  return doc.toString().replace(UNPRINTABLE_ALL, escapeChar);
+}
 
 /** The SandboxTemplate documents in a YAML text (lists flattened); any other kind is INVALID_YAML. */
 function parseTemplates(text: string): Array<Record<string, unknown>> {
@@ -38,63 +64,67 @@ function parseTemplates(text: string): Array<Record<string, unknown>> {
     const d = doc as Record<string, unknown> | null;
     if (d?.kind === "SandboxTemplateList" && Array.isArray(d.items)) out.push(...(d.items as Array<Record<string, unknown>>));
     else if (d?.kind === "SandboxTemplate") out.push(d);
-    else throw errors.INVALID_YAML(`unsupported kind "${String(d?.kind)}": expected SandboxTemplateList or SandboxTemplate`);
+    else throw errors.INVALID_YAML(`unsupported kind "${String(d?.kind).slice(0, 64)}": expected SandboxTemplateList or SandboxTemplate`);
   }
   return out;
 }
 
+/** The request fields of a document as written: the create/update schemas judge them, as for a JSON body. */
 function fieldsOf(doc: Record<string, unknown>) {
-  const meta = (doc.metadata ?? {}) as Record<string, unknown>;
-  return {
-    name: typeof meta.name === "string" ? meta.name : "",
-    displayName: typeof meta.displayName === "string" ? meta.displayName : undefined,
-    description: typeof meta.description === "string" ? meta.description : undefined,
-    tags: Array.isArray(meta.tags) ? meta.tags.map(String) : undefined,
-    spec: doc.spec as TemplateSpec,
-  };
+  const meta = (doc.metadata && typeof doc.metadata === "object" ? doc.metadata : {}) as Record<string, unknown>;
+  const fields = { displayName: meta.displayName, description: meta.description, tags: meta.tags, spec: doc.spec };
+  return { name: meta.name, fields: fields as Omit<CreateTemplateRequest, "name"> };
 }
 
 export function createTemplateYaml(deps: TemplateYamlDeps) {
   const { store } = deps;
 
-  async function exportOne(name: string, version?: number): Promise<string> {
-    const t = await deps.mustGet(name);
+  async function exportOne(name: string, version: number | undefined, caller: TemplateCaller): Promise<string> {
+    const t = await deps.readable(name, caller);
     const v = await store.version(t.id, version ?? t.latestVersion);
-    if (!v) throw errors.VERSION_NOT_FOUND(`template ${name} has no version ${version}`);
-    return stringify(yamlDoc(t, v.spec));
+    if (!v) throw errors.VERSION_NOT_FOUND(`template ${t.name} has no version ${version}`);
+    return toPortableYaml(yamlDoc(t, v.spec));
   }
 
-  async function exportAll(q: { tag?: string; names?: string[] }): Promise<string> {
+  async function exportAll(q: { tag?: string; names?: string[] }, caller: TemplateCaller): Promise<string> {
+    const principal = principalOfCaller(caller);
     const items = [];
     for (const t of await store.listTemplates()) {
+      if (!canRead(t, principal)) continue;
       if (q.tag && !t.tags.includes(q.tag)) continue;
       if (q.names?.length && !q.names.includes(t.name)) continue;
       items.push(yamlDoc(t, await deps.latestSpec(t)));
     }
-    return stringify({ apiVersion: "liteboxd/v1", kind: "SandboxTemplateList", exportedAt: new Date().toISOString(), items });
+    return toPortableYaml({ apiVersion: "liteboxd/v1", kind: "SandboxTemplateList", exportedAt: new Date().toISOString(), items });
   }
 
-  async function importYaml(text: string, strategy: ImportStrategy, withPrepull: boolean, author: string): Promise<ImportResultWire> {
+  /** A template the caller cannot see counts as absent: creating over it fails with TEMPLATE_EXISTS, as a JSON create
+   * does, and update-only skips it. One the caller sees but may not change fails with TEMPLATE_FORBIDDEN. */
+  async function importYaml(text: string, strategy: ImportStrategy, withPrepull: boolean, caller: TemplateCaller): Promise<ImportResultWire> {
     const docs = parseTemplates(text);
+    const principal = principalOfCaller(caller);
     const result: ImportResultWire = { total: docs.length, created: 0, updated: 0, skipped: 0, failed: 0, results: [], prepullStarted: [] };
     for (const doc of docs) {
-      const { name, ...fields } = fieldsOf(doc);
+      const { name: rawName, fields } = fieldsOf(doc);
+      const name = typeof rawName === "string" ? rawName : "";
       try {
-        const exists = name ? await store.templateByName(name) : undefined;
+        if (!name) throw errors.INVALID_REQUEST("invalid template: metadata.name: Expected string");
+        const found = await store.templateByName(name);
+        const exists = found !== undefined && canRead(found, principal);
         if ((exists && strategy === "create-only") || (!exists && strategy === "update-only")) {
           result.skipped++;
           result.results.push({ name, action: "skipped" });
           continue;
         }
         const t = exists
-          ? await deps.update(name, { ...fields, changelog: "Imported from YAML" }, author)
-          : await deps.create({ name, ...fields }, author);
+          ? await deps.update(name, { ...fields, changelog: "Imported from YAML" }, caller)
+          : await deps.create({ name, ...fields }, caller);
         if (exists) result.updated++;
         else result.created++;
         result.results.push({ name, action: exists ? "updated" : "created", version: t.latestVersion });
         const image = t.spec?.image;
         if (withPrepull && image && !result.prepullStarted.includes(image)) {
-          await deps.prepull(image, name).then(() => result.prepullStarted.push(image), () => undefined);
+          await deps.prepull({ image }, principal.userId, name).then(() => result.prepullStarted.push(image), () => undefined);
         }
       } catch (error) {
         result.failed++;

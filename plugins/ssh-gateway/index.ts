@@ -26,7 +26,7 @@ export default definePlugin({
   }),
   migrations,
   // sftp-server runs inside the sandbox, whose root is the host's (read-only): installing it here puts it there.
-  system: { apt: ["openssh-sftp-server", "openssh-client"], testApt: ["sshpass", "tmux"] },
+  system: { programs: { "/usr/lib/openssh/sftp-server": "openssh-sftp-server" }, testApt: ["openssh-client", "sshpass", "tmux"] },
   setup(ctx) {
     const keys = createKeyService(createKeyStore(ctx.db));
     const { port, host } = ctx.config;

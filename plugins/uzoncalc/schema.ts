@@ -28,9 +28,9 @@ export const configSchema = t.Object({
 
 const SessionId = t.String({ pattern: "^[A-Za-z0-9_.-]{1,80}$", description: "Letters, digits, _ . -" });
 
-/** Field names and values of a form, or a sheet's params: their total size and depth are checked in validate.ts. */
+/** Field names and values of a form, or a sheet's params: their size, depth and key lengths are checked in validate.ts. */
 const JsonObject = (description: string, options: Record<string, unknown> = {}) =>
-  t.Record(t.String({ maxLength: 128 }), t.Unknown(), { maxProperties: 200, description, ...options });
+  t.Record(t.String(), t.Unknown(), { maxProperties: 200, description, ...options });
 
 export const StartBody = t.Object({
   file_path: t.String({ minLength: 1, maxLength: 4096, description: "Absolute, or relative to a safe directory" }),

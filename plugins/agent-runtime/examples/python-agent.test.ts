@@ -1,5 +1,6 @@
 // The standard-library Python agent speaks the AgentCore contract: JSON, SSE streaming, ping.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eventually } from "../../../test/support/eventually";
 import { join } from "node:path";
 import { parseSse } from "../client";
 
@@ -16,13 +17,7 @@ beforeAll(async () => {
     stderr: "inherit",
   });
   base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`${base}/ping`).then((r) => r.ok, () => false);
-    if (ok) return;
-    await Bun.sleep(20);
-  }
-  throw new Error("python agent did not answer /ping");
+  await eventually(() => fetch(`${base}/ping`).then((r) => r.ok, () => false), "the python agent to answer /ping");
 });
 afterAll(() => proc?.kill());
 

@@ -1,14 +1,8 @@
 // The app over a real port: a client that goes away closes its generator; a stalled client slows no one.
 import { afterAll, describe, expect, test } from "bun:test";
+import { eventually } from "../../../test/support/eventually";
 import { AgentRuntimeApp } from "../agent";
 
-async function until(check: () => boolean, ms = 2000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
-  }
-}
 
 const events: string[] = [];
 const app = new AgentRuntimeApp();
@@ -38,7 +32,7 @@ describe("client disconnect over a real port", () => {
     await reader.read();
     await reader.read();
     controller.abort();
-    await until(() => events.includes("slow: finally") && events.includes("slow: aborted"));
+    await eventually(() => events.includes("slow: finally") && events.includes("slow: aborted"), "the slow generator to close and abort", 2_000);
   });
 
   test("a client that stops reading leaves its generator suspended and other requests unaffected", async () => {
@@ -51,7 +45,7 @@ describe("client disconnect over a real port", () => {
       expect(((await ping.json()) as { status: string }).status).toBe("HealthyBusy");
     }
     controller.abort();
-    await until(() => events.includes("big: finally"));
+    await eventually(() => events.includes("big: finally"), "the big generator to close", 2_000);
     const idle = await fetch(`http://127.0.0.1:${server.port}/ping`);
     expect(((await idle.json()) as { status: string }).status).toBe("Healthy");
   });

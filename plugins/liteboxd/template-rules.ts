@@ -1,0 +1,74 @@
+// What a template request must satisfy wherever it comes from (the JSON routes, a YAML import, another plugin): the
+// request schemas of schema.ts (one source of truth), the rules a schema cannot say, and LiteBoxd's defaults.
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Value, type ValueError } from "@sinclair/typebox/value";
+import { errors } from "./errors";
+import type { ResourceCeiling } from "./limits";
+import { METADATA_MAX_BYTES, type TemplateSpec } from "./schema";
+
+export interface TemplateLimits {
+  resources: ResourceCeiling;
+  /** The total size of the content of a spec's files (decoded bytes). */
+  maxFilesBytes: number;
+}
+
+/** Elysia's t.Integer is a union: name the variant that fits the value rather than "Expected union value". */
+function explain(error: ValueError): string {
+  const inner = error.errors?.flatMap((iterator) => [...iterator]) ?? [];
+  return (inner.find((e) => !/Expected string/.test(e.message)) ?? inner[0] ?? error).message;
+}
+
+/** Checks `value` against a request schema and decodes it as the routes do (Elysia's t.Integer takes "300" for
+ * 300); the 400 names the first failing field as the JSON routes do. */
+export function decodeWithSchema<T extends TSchema>(schema: T, value: unknown): Static<T> {
+  const first = Value.Errors(schema, value).First();
+  if (!first) return Value.Decode(schema, value);
+  const field = first.path.replace(/^\//, "").replace(/\//g, ".") || "body";
+  throw errors.INVALID_REQUEST(`invalid template: ${field}: ${explain(first)}`, { field });
+}
+
+const decodedSize = (file: NonNullable<TemplateSpec["files"]>[number]) =>
+  file.content === undefined ? 0 : file.encoding === "base64" ? Math.floor((file.content.replace(/[\s=]/g, "").length * 3) / 4) : Buffer.byteLength(file.content);
+
+/** Rules across fields and sizes a schema cannot measure; throws INVALID_REQUEST naming the field. */
+function checkSpecRules(spec: TemplateSpec, limits: TemplateLimits): void {
+  if (spec.readinessProbe && !spec.readinessProbe.exec && !spec.readinessProbe.httpGet) {
+    throw errors.INVALID_REQUEST("spec.readinessProbe needs exec.command or httpGet.port");
+  }
+  let filesBytes = 0;
+  for (const f of spec.files ?? []) {
+    if (f.content === undefined && !f.source) throw errors.INVALID_REQUEST(`spec.files: ${f.destination} needs content or source`);
+    if (f.encoding === "base64" && f.content !== undefined && !/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(f.content)) {
+      throw errors.INVALID_REQUEST(`spec.files: ${f.destination} is not valid base64`);
+    }
+    filesBytes += decodedSize(f);
+  }
+  if (filesBytes > limits.maxFilesBytes) {
+    throw errors.INVALID_REQUEST(`spec.files: ${filesBytes} bytes of content is above the limit of ${limits.maxFilesBytes} (plugins.liteboxd.maxTemplateFilesBytes)`);
+  }
+  if (spec.metadata !== undefined) {
+    const bytes = Buffer.byteLength(JSON.stringify(spec.metadata));
+    if (bytes > METADATA_MAX_BYTES) throw errors.INVALID_REQUEST(`spec.metadata: ${bytes} bytes serialized is above the limit of ${METADATA_MAX_BYTES}`);
+  }
+  limits.resources.check(spec.resources ?? {});
+}
+
+/** LiteBoxd's defaults, filled when a version is stored so that every stored spec is complete. An empty quantity
+ * ("" is what LiteBoxd's Go SDK sends for a field left blank) gets the default too, as LiteBoxd does. */
+function withDefaults(spec: TemplateSpec): TemplateSpec {
+  return {
+    ...spec,
+    resources: { cpu: spec.resources?.cpu || "500m", memory: spec.resources?.memory || "512Mi" },
+    ttl: spec.ttl ?? 3600,
+    startupTimeout: spec.startupTimeout ?? 300,
+  };
+}
+
+/** Validates a create or update request against its schema and the spec rules: the request as decoded, with the
+ * spec as it is stored. */
+export function admitTemplateRequest<T extends TSchema & { static: { spec: TemplateSpec } }>(schema: T, request: unknown, limits: TemplateLimits): Static<T> {
+  const decoded = decodeWithSchema(schema, request);
+  const spec = withDefaults(decoded.spec);
+  checkSpecRules(spec, limits);
+  return { ...decoded, spec };
+}
