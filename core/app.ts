@@ -98,7 +98,7 @@ export async function createBunker(options: BunkerOptions = {}): Promise<Bunker>
         db, log, dataDir, metrics, services, signal: shutdown.signal, debug: config.debug,
         baseUrl: () => listenUrl,
         addPublicPaths: (patterns) => publicPaths.push(...patterns.map((p) => globToRegExp(plugin.prefix + (p.startsWith("/") ? p : "/" + p)))),
-        setErrorFormat: (format) => pipeline.addErrorFormat(plugin.prefix, format),
+        normalizeError: (hook) => pipeline.normalize(hook),
         setHealthWarning: (key, message) => health.setWarning(`${plugin.def.name}.${key}`, message),
       });
       runtimes.push(runtime);

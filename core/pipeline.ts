@@ -7,7 +7,13 @@ import { pathOf, requestIdFrom, validationError } from "./http";
 import type { Logger } from "./logger";
 import type { MetricsRegistry } from "./metrics";
 
-export type ErrorFormat = (error: BunkerError, requestId: string, request: Request) => Response;
+/** What an Elysia onError hook receives, as far as error normalisation needs it. */
+export interface ErrorHookContext {
+  code: string | number;
+  error: unknown;
+  request: Request;
+  set?: unknown;
+}
 
 export interface PipelineOptions {
   metrics: MetricsRegistry;
@@ -21,8 +27,9 @@ export interface PipelineOptions {
 export interface RequestPipeline {
   /** Use it on the root app before any route: its hooks are global. */
   readonly plugin: AnyElysia;
-  /** ctx.formatErrors: errors under prefix rendered in another shape (kept until plugins move to their own onError). */
-  addErrorFormat(prefix: string, format: ErrorFormat): void;
+  /** ctx.toBunkerError: any error a route raised (validation, parse, thrown) as the one error type, logged when it is
+   * unexpected, for plugins that render errors in their own shape with a local onError. */
+  normalize(hook: ErrorHookContext): BunkerError;
   /** Call after mounting a plugin: its routes that carry an onError of their own render their errors with it. */
   adoptRoutes(routes: AnyElysia["routes"]): void;
 }
@@ -33,14 +40,11 @@ const requestIdOf = (request: Request, set: Tracked) => (set.bunkerId ??= reques
 
 export function requestPipeline(options: PipelineOptions): RequestPipeline {
   const { metrics, log } = options;
-  const errorFormats: Array<{ prefix: string; format: ErrorFormat }> = [];
   /** Route templates whose plugin renders errors itself (Elysia runs the core's global hook first otherwise). */
   const ownErrorRoutes = new Set<string>();
 
   const render = (error: BunkerError, request: Request, id: string, set: Tracked, unmatched: boolean): Response => {
-    const path = pathOf(request.url);
-    const custom = errorFormats.find((x) => path === x.prefix || path.startsWith(x.prefix + "/"));
-    const res = custom ? custom.format(error, id, request) : errorResponse(error, id);
+    const res = errorResponse(error, id);
     res.headers.set("x-request-id", id);
     // Unmatched requests never reach mapResponse, so they are counted here; everything else is counted there.
     if (unmatched && set.bunkerStart !== undefined) {
@@ -107,10 +111,8 @@ export function requestPipeline(options: PipelineOptions): RequestPipeline {
 
   return {
     plugin,
-    addErrorFormat(prefix, format) {
-      errorFormats.push({ prefix, format });
-      errorFormats.sort((a, b) => b.prefix.length - a.prefix.length);
-    },
+    normalize: ({ code, error, request, set }) =>
+      toBunkerError(code, error, request, set ? requestIdOf(request, set as Tracked) : requestIdFrom(request)),
     adoptRoutes(routes) {
       for (const route of routes) {
         const handlers = ((route.hooks as { error?: Array<{ fn: unknown; scope?: string }> } | undefined)?.error ?? []);

@@ -41,8 +41,10 @@ export interface PluginContext<TConfig> {
   background(name: string, fn: (signal: AbortSignal) => void | Promise<void>, options?: BackgroundTaskOptions): void;
   /** Paths under the prefix that skip API-key auth (glob: `*` one segment, `**` the rest), e.g. "/sandbox/*\/port/**". */
   publicPaths(...patterns: string[]): void;
-  /** Render errors on this plugin's routes in a compatibility shape a real client needs (LiteBoxd's, say). */
-  formatErrors(format: (error: BunkerError, requestId: string, request: Request) => Response): void;
+  /** For a plugin whose clients need another error body (LiteBoxd's): inside its own `.onError(hook => …)`, turns what
+   * the route raised (validation, parse, a thrown error) into the one error type, logging unexpected ones, so only
+   * the rendering differs from the core's. */
+  toBunkerError(hook: { code: string | number; error: unknown; request: Request; set?: unknown }): BunkerError;
   /** Show a warning in /health under this key; null clears it. */
   healthWarning(key: string, message: string | null): void;
 }

@@ -7,7 +7,8 @@ import type { ResolvedPlugin } from "./loader";
 import type { Logger } from "./logger";
 import type { MetricsRegistry } from "./metrics";
 import type { BackgroundTaskOptions, PluginContext } from "./plugin";
-import type { ErrorFormat } from "./pipeline";
+import type { ErrorHookContext } from "./pipeline";
+import type { BunkerError } from "./errors";
 import { remaining, within } from "./server";
 import { missingSystemRequirements } from "./system";
 import type { ServiceDirectory } from "./services";
@@ -24,7 +25,7 @@ export interface KernelHandles {
   debug: boolean;
   baseUrl: () => string;
   addPublicPaths(patterns: string[]): void;
-  setErrorFormat(format: ErrorFormat): void;
+  normalizeError(hook: ErrorHookContext): BunkerError;
   setHealthWarning(key: string, message: string | null): void;
 }
 
@@ -71,7 +72,7 @@ export async function createPluginRuntime(plugin: ResolvedPlugin, k: KernelHandl
     onStop: (fn) => void stopHooks.push(fn),
     background: (name, fn, options = {}) => void tasks.push({ name, fn, options }),
     publicPaths: (...patterns) => k.addPublicPaths(patterns),
-    formatErrors: (format) => k.setErrorFormat(format),
+    toBunkerError: (hook) => k.normalizeError(hook),
     healthWarning: (key, message) => k.setHealthWarning(key, message),
   };
 

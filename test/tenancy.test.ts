@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { createBunker, type Bunker } from "../core/app";
 import { offlineIndex, UV_CACHE } from "../plugins/env-fabric/test-support";
 import { eventually } from "./support/eventually";
+import type { TSchema } from "@sinclair/typebox";
 import { bodyFor, callAs, codeOf, differences, fillPath, paramsOf, routesOf, type Answer, type ParamRow, type Route } from "./support/tenancy";
 
 const tmp = mkdtempSync(join(tmpdir(), "bunker-tenancy-"));
@@ -75,10 +76,10 @@ const SAMPLE_BODIES: Record<string, () => unknown> = {
   "POST /desktop/desktops/:id/keyboard/press": () => ({ key: "Return" }),
   "POST /desktop/desktops/:id/keyboard/combination": () => ({ keys: ["ctrl", "a"] }),
   "PUT /desktop/desktops/:id/files": () => ({ path: "bob-was-here", content: "bob" }),
-  "POST /desktop/desktops/:id/files/open": () => ({ path: "/tmp" }),
+  "POST /desktop/desktops/:id/files/open": () => ({ path: "alice.txt" }),
   "POST /desktop/desktops/:id/apps/launch": () => ({ application: "xterm" }),
   "POST /desktop/desktops/:id/commands": () => ({ command: "touch bob-was-here" }),
-  "POST /envs/:workflow_id/:node_id/deps": () => ({ packages: ["bunkerdemo-b"] }),
+  "POST /envs/:workflow_id/:node_id/deps": () => ({ packages: ["bunkerdemo-a==1.1"] }),
   "DELETE /envs/:workflow_id/:node_id/deps": () => ({ packages: ["bunkerdemo-a"] }),
   "POST /envs/:workflow_id/:node_id/run": () => ({ code: "print('bob')" }),
   "POST /agent-runtime/sessions/:id/refresh": () => ({ timeout_seconds: 5 }),
@@ -86,9 +87,9 @@ const SAMPLE_BODIES: Record<string, () => unknown> = {
   "POST /agent-runtime/templates/:id/invocations": () => ({ prompt: "bob" }),
 };
 const SAMPLE_QUERIES: Record<string, string> = {
-  "GET /api/v1/sandboxes/:id/files": "?path=/workspace",
+  "GET /api/v1/sandboxes/:id/files": "?path=/workspace/alice.txt",
   "GET /api/v1/sandboxes/:id/exec/interactive": "?command=sh",
-  "GET /desktop/desktops/:id/files": "?path=/etc/hostname",
+  "GET /desktop/desktops/:id/files": "?path=alice.txt",
   "GET /desktop/desktops/:id/windows": "?application=xterm",
 };
 /** GET routes that speak WebSocket: called with an upgrade request (WS routes always are). */
@@ -194,6 +195,7 @@ async function createAlicesObjects() {
       objects.template = NAMES.template;
       const sandbox = await expectStatus(alice("POST", "/api/v1/sandboxes", { template: NAMES.template }), [201], "sandbox");
       await running(sandbox.json.id);
+      await expectStatus(alice("POST", `/api/v1/sandboxes/${sandbox.json.id}/exec`, { command: ["sh", "-c", "echo alice > /workspace/alice.txt"] }), [200], "sandbox file");
       objects.sandbox = sandbox.json.id;
     }),
     attempt(["public template"], async () => {
@@ -206,6 +208,7 @@ async function createAlicesObjects() {
     attempt(["desktop", "desktop stream"], async () => {
       const desktop = await expectStatus(alice("POST", "/desktop/desktops", { screen_width: 640, screen_height: 480 }), [201], "desktop");
       objects.desktop = desktop.json.sandbox_id;
+      await expectStatus(alice("PUT", `/desktop/desktops/${objects.desktop}/files`, { path: "alice.txt", content: "alice" }), [200], "desktop file");
       const stream = await expectStatus(alice("POST", `/desktop/desktops/${objects.desktop}/streams`, {}), [201], "desktop stream");
       objects["desktop stream"] = stream.json.stream_id;
     }),
@@ -309,7 +312,7 @@ function planPathRoute(route: Route) {
   if (problem) plan.cannotCall.push(`${id}: ${problem}`);
   const contract = CONTRACT[id];
   const judge = contract?.sameAsMissing ? sameAsMissing(route, method, contract.sameAsMissing, filled.url) : refusedUnless(contract?.statuses ?? [404, 403]);
-  if (route.method === "GET" && !UPGRADES.has(id)) plan.controls.push({ route: id, url: filled.url + (SAMPLE_QUERIES[id] ?? "") });
+  if (route.method === "GET") plan.controls.push({ route: id, url: filled.url + (SAMPLE_QUERIES[id] ?? "") });
   plan.calls.push({ route: id, method, url: filled.url + (SAMPLE_QUERIES[id] ?? ""), body, rank: rankOf(route.method), judge, group: "path" });
 }
 
@@ -326,18 +329,18 @@ function sameAsMissing(route: Route, method: string, missing: Record<string, str
   };
 }
 
-const NAME_LIKE = /(^|_)(id|name)$|^template|session/i;
+const NAME_LIKE = /(^|_)(ids?|names?|owner)$|^template|session/i;
+const fieldsOf = (schema?: TSchema) => Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
 function planCollectionRoute(route: Route) {
   const id = `${route.method} ${route.path}`;
   if (paramsOf(route.path).length !== 0) return;
   if (route.method === "GET") {
     plan.calls.push({ route: id, method: "GET", url: route.path, rank: 0, judge: (a) => (a.status >= 500 ? `answered ${a.status}` : hides(aliceSecrets(), [a.status])(a)), group: "list" });
-    return;
   }
   const covered = NAMED.some((n) => n.method === route.method && n.path.split("?")[0] === route.path);
-  const fields = Object.keys((route.body as { properties?: object } | undefined)?.properties ?? {});
-  if (!covered && !NAMES_NOTHING[id] && fields.some((f) => NAME_LIKE.test(f))) {
-    plan.unclassified.push(`${id}: its body names ${fields.filter((f) => NAME_LIKE.test(f)).join(", ")}; add it to NAMED or NAMES_NOTHING`);
+  const named = [...fieldsOf(route.body), ...fieldsOf(route.query)].filter((f) => NAME_LIKE.test(f));
+  if (!covered && !NAMES_NOTHING[id] && named.length) {
+    plan.unclassified.push(`${id}: its body or query names ${named.join(", ")}; add it to NAMED or NAMES_NOTHING`);
   }
 }
 
@@ -412,8 +415,9 @@ afterAll(async () => {
 });
 
 describe("two tenants, every route", () => {
-  test("alice has one object of each kind", () => {
+  test("alice has one object of each kind, and reads each of them", () => {
     expect(notCreated).toEqual({});
+    expect(Object.entries(before).filter(([, read]) => (read as { status: number }).status !== 200)).toEqual([]);
   });
 
   test("every route with a path parameter is filled from the parameter table", () => {
@@ -421,7 +425,7 @@ describe("two tenants, every route", () => {
     expect(plan.cannotCall).toEqual([]);
   });
 
-  test("every route whose body names an object is in the table of named requests", () => {
+  test("every route whose body or query names an object is in the table of named requests", () => {
     expect(plan.unclassified).toEqual([]);
   });
 
@@ -429,7 +433,9 @@ describe("two tenants, every route", () => {
     const misses = [];
     for (const c of plan.controls) {
       const a = await alice(UPGRADES.has(c.route) ? "WS" : c.route.split(" ")[0]!, c.url);
-      if (a.status === 404 || a.status >= 500) misses.push(`${c.route} → ${a.status} ${codeOf(a)}`);
+      // Only a 404 says the path missed her object; a 5xx is the route failing for its owner (printed, not a tenancy matter).
+      if (a.status === 404) misses.push(`${c.route} → ${a.status} ${codeOf(a)}`);
+      else if (a.status >= 500) console.log(`tenancy: alice's own ${c.route} answered ${a.status} ${codeOf(a)}`);
     }
     expect(misses).toEqual([]);
   });

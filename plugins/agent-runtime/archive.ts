@@ -1,43 +1,97 @@
-// Uploaded agent projects: a .tar.gz request body unpacked with GNU tar (which drops absolute and ".." member
-// names), size-limited while it streams.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+// Uploaded agent projects (.tar.gz request bodies). The server never unpacks an upload itself: the body is gunzipped
+// and checked entry by entry here (tar-stream.ts: caps on compressed size, expanded size and entry count, names,
+// links), and the clean stream is unpacked by `tar` in an isolation sandbox, as the sandbox uid, into a fresh staging
+// directory that is the sandbox's only writable mount. Whatever happens, the staging directory is removed.
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { BunkerError, type IsolationService } from "bunker/core";
 import { errors } from "./errors";
+import { TarSanitizer } from "./tar-stream";
 
-/** Unpacks archive into a fresh directory under uploadsDir, runs use(projectRoot), then removes the directory. */
+export interface ArchiveLimits {
+  /** Where staging directories are made. */
+  uploadsDir: string;
+  /** The upload as sent (gzipped). */
+  maxBytes: number;
+  /** Sum of the sizes of the archive's entries once unpacked. */
+  maxExpandedBytes: number;
+  maxEntries: number;
+  /** How long the unpacking may take. */
+  timeoutMs: number;
+}
+
+const SANDBOX_DIR = "/workspace";
+
+/** Unpacks archive into a fresh staging directory, runs use(projectRoot) (a real path), then removes the directory. */
 export async function withUnpackedProject<T>(
   archive: ReadableStream<Uint8Array> | null,
-  options: { uploadsDir: string; maxBytes: number },
+  options: ArchiveLimits & { isolation: IsolationService | undefined },
   use: (projectRoot: string) => Promise<T>,
 ): Promise<T> {
   if (!archive) throw errors.ARCHIVE_REQUIRED("Send the agent project as a .tar.gz request body");
-  const dir = join(options.uploadsDir, `project_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`);
-  mkdirSync(dir, { recursive: true });
-  const tar = Bun.spawn(["tar", "-xz", "-f", "-", "-C", dir, "--no-same-owner", "--no-same-permissions"], {
-    stdin: "pipe",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  let size = 0;
+  const isolation = options.isolation;
+  if (!isolation) throw errors.SANDBOXES_UNAVAILABLE("Uploaded agent projects are unpacked in a sandbox, and the isolation service is unavailable");
+  mkdirSync(options.uploadsDir, { recursive: true });
+  const staging = realpathSync(mkdtempSync(join(options.uploadsDir, "project-")));
   try {
-    for await (const chunk of archive as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > options.maxBytes) {
-        tar.kill();
-        throw errors.ARCHIVE_TOO_LARGE(`Agent archives are limited to ${options.maxBytes} bytes`);
-      }
-      tar.stdin.write(chunk);
-    }
-    await tar.stdin.end();
-    const code = await tar.exited;
-    if (code !== 0) throw errors.INVALID_ARCHIVE(`Could not unpack the archive: ${(await new Response(tar.stderr).text()).trim()}`);
-    // An archive may wrap the project in one top-level folder.
-    const entries = readdirSync(dir);
-    const wrapped = !existsSync(join(dir, "agent.yaml")) && entries.length === 1 && existsSync(join(dir, entries[0]!, "agent.yaml"));
-    return await use(wrapped ? join(dir, entries[0]!) : dir);
+    await unpack(archive, staging, options, isolation);
+    return await use(projectRoot(staging));
   } finally {
-    // The template holds the files now; the unpacked copy is not needed any more.
-    tar.kill();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** An archive may wrap the project in one top-level folder (a real one: never a symlink). */
+function projectRoot(staging: string): string {
+  if (lstatSync(join(staging, "agent.yaml"), { throwIfNoEntry: false })) return staging;
+  const entries = readdirSync(staging);
+  if (entries.length !== 1) return staging;
+  const wrapper = join(staging, entries[0]!);
+  return lstatSync(wrapper).isDirectory() && lstatSync(join(wrapper, "agent.yaml"), { throwIfNoEntry: false }) ? wrapper : staging;
+}
+
+async function unpack(archive: ReadableStream<Uint8Array>, staging: string, o: ArchiveLimits, isolation: IsolationService): Promise<void> {
+  const tar = isolation.spawn({
+    argv: ["tar", "-x", "-f", "-", "-C", SANDBOX_DIR, "--no-same-owner", "--no-same-permissions"],
+    mounts: [{ host: staging, sandbox: SANDBOX_DIR, writable: true }],
+    stdin: "pipe",
+    network: false,
+    limits: { memoryMb: 256, pids: 16 },
+    timeoutMs: o.timeoutMs,
+  });
+  const output = Promise.all([new Response(tar.stdout).text(), new Response(tar.stderr).text()]);
+  const sanitizer = new TarSanitizer({ maxBytes: o.maxExpandedBytes, maxEntries: o.maxEntries });
+  let sent = 0;
+  const counted = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      sent += chunk.byteLength;
+      if (sent > o.maxBytes) throw errors.ARCHIVE_TOO_LARGE(`Agent archives are limited to ${o.maxBytes} bytes`, { limit: o.maxBytes });
+      controller.enqueue(chunk);
+    },
+  });
+  const stdin = tar.stdin!;
+  try {
+    const gunzip = new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
+    const plain = archive.pipeThrough(counted).pipeThrough(gunzip);
+    try {
+      for await (const chunk of plain as unknown as AsyncIterable<Uint8Array>) {
+        for (const piece of sanitizer.push(chunk)) stdin.write(piece);
+        await stdin.flush();
+        if (sanitizer.ended) break;
+      }
+    } catch (error) {
+      if (error instanceof BunkerError) throw error;
+      throw errors.INVALID_ARCHIVE(`The upload is not a valid .tar.gz: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    for (const piece of sanitizer.finish()) stdin.write(piece);
+    await stdin.end();
+  } catch (error) {
+    tar.kill("SIGKILL");
+    await tar.exited;
+    throw error;
+  }
+  const code = await tar.exited;
+  const [, stderr] = await output;
+  if (tar.timedOut) throw errors.INVALID_ARCHIVE(`Unpacking the archive took longer than ${o.timeoutMs / 1000} s`);
+  if (code !== 0) throw errors.INVALID_ARCHIVE(`Could not unpack the archive: ${stderr.trim().split("\n").slice(-5).join("\n")}`);
 }

@@ -1,13 +1,16 @@
 // The agent host as other plugins see it: the "agent-runtime.host" service, resolved with
 // ctx.services.require("agent-runtime.host") by a plugin that lists agent-runtime in dependsOn. Types only.
+import type { Principal } from "bunker/core";
 import type { AgentTemplate, CreateSessionBody, DeployResult, Session } from "./schema";
 
 export type { AgentTemplate, CreateSessionBody, DeployResult, Session } from "./schema";
 
 /** Every call is on behalf of `owner` (a user id): templates and sessions of other users are not found. */
 export interface AgentHost {
-  /** Deploys the agent project in a server directory (absolute path, inside deployRoots when configured). */
-  deploy(owner: string, input: { path: string; template_id?: string }): Promise<DeployResult>;
+  /** Deploys the agent project in a server directory (an absolute path inside the caller's deployRoots). A server
+   * with API keys and no deployRoots refuses it (403 PATH_DEPLOY_DISABLED); only an open-mode principal (keyId null:
+   * loopback, no keys) may deploy from anywhere. A user id stands for a keyed caller. */
+  deploy(caller: Principal | string, input: { path: string; template_id?: string }): Promise<DeployResult>;
   /** Deploys an uploaded .tar.gz of an agent project. */
   deployArchive(owner: string, archive: ReadableStream<Uint8Array> | null, templateId?: string): Promise<DeployResult>;
   /** tags: comma-separated, all must match; name: a substring of the name or template id. */

@@ -1,10 +1,12 @@
 // An agent project's npm dependencies, installed at deploy time (the "building" phase) and shipped with its template
 // as one archive that the sandbox unpacks into /workspace/node_modules before the agent starts. The template stays
 // self-contained: no host path is shared with the sandbox, and a session never touches a registry.
-import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
-import { badRequest, BunkerError, SANDBOX_BUN, SANDBOX_PATH, type IsolationService } from "bunker/core";
+import { dirname, join, posix } from "node:path";
+import { SANDBOX_BUN, SANDBOX_PATH, type IsolationService } from "bunker/core";
+import { errors } from "./errors";
+import type { ProjectFile } from "./project-files";
 
 export interface DependencyBuild {
   /** node_modules as a gzipped tar. */
@@ -29,30 +31,29 @@ const PROVIDED = (name: string) => name === "bunker" || name.startsWith("@bunker
 const LOCAL_SPEC = /^(file:|link:|\.{0,2}\/)/;
 
 /** The dependencies to install: package.json's `dependencies` minus what the host provides. Local specs must stay
- * inside the project (an uploaded project must not pull server files into its sandbox); workspaces are refused. */
-export function projectDependencies(projectDir: string): Record<string, string> {
-  const path = join(projectDir, "package.json");
-  if (!existsSync(path)) return {};
+ * inside the project (an uploaded project must not pull server files into its sandbox); workspaces are refused.
+ * The project is already read (no symlinks, everything inside it), so "inside" is a matter of names. Messages name
+ * the dependency, never the file's text or a parser's quote of it. */
+export function projectDependencies(files: ProjectFile[]): Record<string, string> {
+  const manifest = files.find((f) => f.path === "package.json");
+  if (!manifest) return {};
   let pkg: { dependencies?: Record<string, unknown> };
   try {
-    pkg = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw badRequest(`${path}: not valid JSON (${(error as Error).message})`, undefined, "INVALID_PACKAGE_JSON");
+    pkg = JSON.parse(new TextDecoder().decode(manifest.bytes));
+  } catch {
+    throw errors.INVALID_PACKAGE_JSON("package.json: not valid JSON");
   }
   const wanted: Record<string, string> = {};
-  const root = realpathSync(projectDir);
-  for (const [name, spec] of Object.entries(pkg.dependencies ?? {})) {
+  for (const [name, spec] of Object.entries(pkg?.dependencies ?? {})) {
     if (PROVIDED(name)) continue;
-    if (typeof spec !== "string") throw badRequest(`package.json: dependencies.${name} must be a string`, undefined, "INVALID_DEPENDENCY");
+    if (typeof spec !== "string") throw errors.INVALID_DEPENDENCY(`package.json: dependencies.${name} must be a string`, { name });
     if (spec.startsWith("workspace:")) {
-      throw badRequest(`package.json: dependencies.${name}: workspace dependencies cannot be installed in an agent sandbox`, { name, spec }, "INVALID_DEPENDENCY");
+      throw errors.INVALID_DEPENDENCY(`package.json: dependencies.${name}: workspace dependencies cannot be installed in an agent sandbox`, { name });
     }
     if (LOCAL_SPEC.test(spec)) {
-      const target = resolve(root, spec.replace(/^(file:|link:)/, ""));
-      const real = existsSync(target) ? realpathSync(target) : target;
-      const inside = relative(root, real);
-      if (inside.startsWith("..") || isAbsolute(inside)) {
-        throw badRequest(`package.json: dependencies.${name}: ${spec} points outside the project`, { name, spec }, "INVALID_DEPENDENCY");
+      const target = posix.normalize(spec.replace(/^(file:|link:)/, ""));
+      if (target.startsWith("/") || target === ".." || target.startsWith("../")) {
+        throw errors.INVALID_DEPENDENCY(`package.json: dependencies.${name}: a local path that points outside the project`, { name });
       }
     }
     wanted[name] = spec;
@@ -60,13 +61,22 @@ export function projectDependencies(projectDir: string): Record<string, string> 
   return wanted;
 }
 
+/** Writes the project's files into dir (names are relative and checked: no "..", no symlinks). */
+function stageFiles(files: ProjectFile[], dir: string): void {
+  for (const file of files) {
+    const path = join(dir, file.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, file.bytes);
+  }
+}
+
 /** Installs the project's production dependencies (no lifecycle scripts) into a staged copy; null when it has none. */
-export async function buildDependencies(projectDir: string, o: DependencyBuildOptions): Promise<DependencyBuild | null> {
-  const dependencies = projectDependencies(projectDir);
+export async function buildDependencies(files: ProjectFile[], o: DependencyBuildOptions): Promise<DependencyBuild | null> {
+  const dependencies = projectDependencies(files);
   if (Object.keys(dependencies).length === 0) return null;
   const stage = mkdtempSync(join(o.workDir, "deps-"));
   try {
-    cpSync(projectDir, stage, { recursive: true, filter: (src) => !/(^|\/)(node_modules|\.git)$/.test(src) });
+    stageFiles(files, stage);
     // The server user's registry settings (mirror, CA, tokens) unless the project brings its own .npmrc: HOME is the
     // stage below, and the install never sees the server's home.
     const userNpmrc = join(homedir(), ".npmrc");
@@ -83,16 +93,16 @@ export async function buildDependencies(projectDir: string, o: DependencyBuildOp
           mounts: [{ host: stage, sandbox: stage, writable: true }],
         })
       : await runDirect(argv, stage, env, o.timeoutMs);
-    if (outcome.timedOut) throw new BunkerError(504, "DEPENDENCY_INSTALL_TIMEOUT", `bun install took longer than ${o.timeoutMs / 1000} s`);
+    if (outcome.timedOut) throw errors.DEPENDENCY_INSTALL_TIMEOUT(`bun install took longer than ${o.timeoutMs / 1000} s`);
     if (outcome.exitCode !== 0) {
       const tail = `${outcome.stdout}\n${outcome.stderr}`.trim().split("\n").slice(-15).join("\n");
-      throw new BunkerError(422, "DEPENDENCY_INSTALL_FAILED", `bun install failed (exit ${outcome.exitCode}): ${tail}`, { dependencies });
+      throw errors.DEPENDENCY_INSTALL_FAILED(`bun install failed (exit ${outcome.exitCode}): ${tail}`, { dependencies });
     }
     const tar = Bun.spawn(["tar", "-cz", "-f", "-", "-C", join(stage, "node_modules"), "."], { stdout: "pipe", stderr: "pipe" });
     const [archive, stderr, code] = await Promise.all([new Response(tar.stdout).bytes(), new Response(tar.stderr).text(), tar.exited]);
     if (code !== 0) throw new Error(`packing node_modules failed: ${stderr.trim()}`);
     if (archive.byteLength > o.maxBytes) {
-      throw new BunkerError(413, "DEPENDENCIES_TOO_LARGE", `the installed dependencies pack to ${archive.byteLength} bytes; the limit is ${o.maxBytes} (agent-runtime config maxDependenciesMb)`, { bytes: archive.byteLength, limit: o.maxBytes });
+      throw errors.DEPENDENCIES_TOO_LARGE(`the installed dependencies pack to ${archive.byteLength} bytes; the limit is ${o.maxBytes} (agent-runtime config maxDependenciesMb)`, { bytes: archive.byteLength, limit: o.maxBytes });
     }
     return { archive, packages: Object.entries(dependencies).map(([name, spec]) => `${name}@${spec}`) };
   } finally {

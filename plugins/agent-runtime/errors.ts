@@ -5,6 +5,10 @@ export const errors = defineErrors({
   // deploys
   INVALID_PATH: 400,
   PATH_NOT_ALLOWED: 403,
+  /** A server with API keys and no deployRoots takes projects only as uploads. */
+  PATH_DEPLOY_DISABLED: 403,
+  /** A project file that is a symlink leaving the project, or not a regular file. */
+  PROJECT_FILE_REFUSED: 400,
   INVALID_AGENT_CONFIG: 400,
   TEMPLATE_TAKEN: 409,
   ARCHIVE_REQUIRED: 400,

@@ -1,8 +1,7 @@
 // agent-runtime: hosts agents (AgentCore contract) in liteboxd sandboxes, one sandbox per session.
 // The app agent authors import is agent.ts ("bunker/agent"); the typed client is client.ts; other plugins use the
 // service described in contract.ts; `bunker agent …` is cli/.
-import { existsSync, realpathSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { definePlugin, t } from "bunker/core";
 import type { AgentSandboxBackend } from "./drivers/backend";
 import { createLiteboxdBackend } from "./drivers/liteboxd";
@@ -13,6 +12,8 @@ import { AGENT_USAGE } from "./cli/usage";
 import "./contract"; // declares the "agent-runtime.host" service
 
 export type { AgentHost } from "./contract";
+
+const MB = 1024 * 1024;
 
 /** The server's npm registry settings, for `bun install` of agent dependencies (never a host written into the repo). */
 function registrySettings(env: Record<string, string | undefined>): Record<string, string> {
@@ -38,9 +39,18 @@ export default definePlugin({
     inactiveAfterSeconds: t.Integer({ minimum: 1, default: 60 }),
     /** How often idle sessions are looked for. */
     reapIntervalSeconds: t.Integer({ minimum: 1, default: 30 }),
-    /** Largest uploaded agent project archive. */
+    /** Largest uploaded agent project archive, as sent (gzipped). */
     maxArchiveMb: t.Integer({ minimum: 1, default: 100 }),
-    /** Directories agent projects may be deployed from by path (empty: anywhere the server can read). */
+    /** Largest uploaded archive once unpacked (the sum of its entries' sizes), checked while it streams. */
+    maxArchiveExpandedMb: t.Integer({ minimum: 1, default: 256 }),
+    /** Most entries (files, directories, links) in an uploaded archive, checked while it streams. */
+    maxArchiveEntries: t.Integer({ minimum: 1, default: 10_000 }),
+    /** Largest agent project (its files but node_modules, .git, .venv, __pycache__, .bunker), sent with its template. */
+    maxProjectMb: t.Integer({ minimum: 1, default: 8 }),
+    /** Most files in an agent project (same folders left out). */
+    maxProjectFiles: t.Integer({ minimum: 1, default: 5_000 }),
+    /** Directories agent projects may be deployed from by path; `{user}` stands for the caller's user id (one root
+     * per tenant). Empty: path deploys only in open mode (no API keys); with keys, projects are uploaded. */
     deployRoots: t.Array(t.String({ pattern: "^/" }), { default: [] }),
     /** Take agent project files that are not UTF-8 text (sent to liteboxd base64-encoded); off: such a deploy is a 400. */
     binaryFiles: t.Boolean({ default: true }),
@@ -83,10 +93,14 @@ export default definePlugin({
       defaultSessionTimeoutSeconds: ctx.config.sessionTimeoutSeconds,
       idleTimeoutSeconds: ctx.config.idleTimeoutSeconds,
       inactiveAfterSeconds: ctx.config.inactiveAfterSeconds,
-      bunkerRoot: resolve(import.meta.dir, "..", ".."),
-      uploadsDir: join(ctx.dataDir, "projects"),
-      maxArchiveBytes: ctx.config.maxArchiveMb * 1024 * 1024,
-      deployRoots: ctx.config.deployRoots.map((root) => (existsSync(root) ? realpathSync(root) : root)),
+      archives: {
+        uploadsDir: join(ctx.dataDir, "projects"),
+        maxBytes: ctx.config.maxArchiveMb * MB,
+        maxExpandedBytes: ctx.config.maxArchiveExpandedMb * MB,
+        maxEntries: ctx.config.maxArchiveEntries,
+      },
+      project: { maxBytes: ctx.config.maxProjectMb * MB, maxFiles: ctx.config.maxProjectFiles },
+      deployRoots: ctx.config.deployRoots,
       dependencies: {
         workDir: join(ctx.dataDir, "builds"),
         maxBytes: ctx.config.maxDependenciesMb * 1024 * 1024,

@@ -16,7 +16,7 @@ export function agentRoutes(host: AgentHost) {
     new Elysia({ name: "agent-runtime.routes" })
       .post("/agents/deploy", async ({ body, request, set }) => {
         set.status = 201;
-        return host.deploy(owner(request), body);
+        return host.deploy(principalOf(request), body);
       }, { body: DeployBodySchema, detail: { summary: "Deploy an agent project directory as a template version" } })
       .post("/agents/deploy/archive", async ({ query, request, set }) => {
         const result = await host.deployArchive(owner(request), request.body, query.template_id);

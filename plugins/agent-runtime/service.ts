@@ -1,21 +1,23 @@
 // The agent host's rules: deploys (agent project → template version), sessions (one sandbox each, ready when
 // /ping answers), invocations proxied to the agent through the sandbox gateway without buffering.
-import { existsSync, mkdirSync, realpathSync } from "node:fs";
-import { isAbsolute, join, sep } from "node:path";
-import { BunkerError, type IsolationService, type Logger } from "bunker/core";
-import { withUnpackedProject } from "./archive";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { BunkerError, type IsolationService, type Logger, type Principal } from "bunker/core";
+import { withUnpackedProject, type ArchiveLimits } from "./archive";
 import { errors } from "./errors";
 import { buildDependencies, type DependencyBuildOptions } from "./dependencies";
 import {
   AgentConfigError,
   cpuLimitCores,
   entrypointCommand,
-  loadAgentConfig,
   memoryLimitMb,
-  writeAgentConfig,
+  renderAgentConfig,
   type AgentConfig,
   type AgentStatus,
 } from "bunker/agent-config";
+import { resolveDeployPath, type ProjectSource } from "./deploy-path";
+import { parseProjectConfig } from "./project-config";
+import { readProject, readProjectFile, replaceProjectFile, resolveInside, type ProjectLimits } from "./project-files";
 import { AGENT_PORT, type AgentSandboxBackend } from "./drivers/backend";
 import { boundedBody, FORWARDED, MAX_INVOCATION_BYTES, passThrough, RETURNED, SMALL_BODY_BYTES } from "./proxy";
 import { BUNKER_SESSION_HEADER, REQUEST_ID_HEADER, SESSION_HEADER } from "./runtime/context";
@@ -34,12 +36,11 @@ export interface AgentHostOptions {
   idleTimeoutSeconds: number;
   /** An active session without an invocation for this long reads as "inactive" (until its next one). */
   inactiveAfterSeconds: number;
-  /** Where the agent process finds `bunker/agent` (the Bunker checkout). */
-  bunkerRoot: string;
-  /** Where uploaded agent projects are unpacked. */
-  uploadsDir: string;
-  maxArchiveBytes: number;
-  /** Real paths path-deploys must lie under (empty: anywhere the server can read). */
+  /** Uploaded projects: where they are unpacked (in a sandbox) and the caps checked while they stream. */
+  archives: Omit<ArchiveLimits, "timeoutMs"> & { timeoutMs?: number };
+  /** The most a project may hold (files read from disk, SKIPPED folders aside). */
+  project: ProjectLimits;
+  /** Real paths path-deploys must lie under (`{user}` is the caller's user id). Empty: path deploys only in open mode. */
   deployRoots: string[];
   /** How a project's npm dependencies are installed at deploy time. */
   dependencies: Omit<DependencyBuildOptions, "isolation"> & { isolation: () => IsolationService | undefined };
@@ -48,6 +49,7 @@ export interface AgentHostOptions {
 const now = () => new Date().toISOString();
 const plusSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 const randomId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+const ownerOf = (caller: Principal | string) => (typeof caller === "string" ? caller : caller.userId);
 
 /** What the plugin itself drives besides the contract: the idle-session reaper. */
 export interface AgentHostLifecycle extends AgentHost {
@@ -119,34 +121,49 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
     return row;
   }
 
-  /** Path deploys read server files as the server: only inside deployRoots when any are configured. */
-  function checkDeployPath(path: string): void {
-    if (!isAbsolute(path)) throw errors.INVALID_PATH(`path ${path} must be absolute`);
-    if (opts.deployRoots.length === 0 || !existsSync(path)) return;
-    const real = realpathSync(path);
-    if (!opts.deployRoots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))) {
-      throw errors.PATH_NOT_ALLOWED(`path ${path} is outside the directories agents may be deployed from`, { deployRoots: opts.deployRoots });
-    }
+  /** A path deploy: the server's directory, checked against the caller's deploy roots; agent.yaml gets the status. */
+  async function deployPath(caller: Principal | string, input: { path: string; template_id?: string }): Promise<DeployResult> {
+    const source = resolveDeployPath(caller, input.path, opts.deployRoots);
+    return deploy(ownerOf(caller), source, { templateId: input.template_id, uploaded: false });
   }
 
-  async function deployPath(owner: string, input: { path: string; template_id?: string }): Promise<DeployResult> {
-    checkDeployPath(input.path);
-    return deploy(owner, input);
+  /** An uploaded .tar.gz project, unpacked in a sandbox into a staging directory that is removed afterwards. */
+  async function deployArchive(owner: string, archive: ReadableStream<Uint8Array> | null, templateId?: string): Promise<DeployResult> {
+    const limits = { timeoutMs: 120_000, ...opts.archives, isolation: opts.dependencies.isolation() };
+    return withUnpackedProject(archive, limits, (root) => deploy(owner, { root, configName: "agent.yaml" }, { templateId, uploaded: true }));
   }
 
-  async function deploy(owner: string, input: { path: string; template_id?: string }): Promise<DeployResult> {
-    let config: AgentConfig;
+  /** Reads agent.yaml; errors quote its values only when the caller sent the file. */
+  function loadConfig(source: ProjectSource, uploaded: boolean): AgentConfig {
+    const file = uploaded ? source.configName : join(source.root, source.configName);
     try {
-      config = await loadAgentConfig(input.path);
+      const bytes = readProjectFile(source.root, source.configName);
+      if (!bytes) throw new AgentConfigError(file, [{ file, field: "", rule: "exists", message: `${file}: not found` }]);
+      return parseProjectConfig(new TextDecoder().decode(bytes), file, uploaded);
     } catch (error) {
       if (error instanceof AgentConfigError) throw errors.INVALID_AGENT_CONFIG(error.message, { issues: error.issues });
       throw error;
     }
-    const dir = input.path.endsWith(".yaml") || input.path.endsWith(".yml") ? join(input.path, "..") : input.path;
-    if (!existsSync(join(dir, config.spec.entrypoint))) {
-      throw errors.INVALID_AGENT_CONFIG(`${join(dir, "agent.yaml")}: spec.entrypoint: ${config.spec.entrypoint} does not exist in the project`);
+  }
+
+  /** Writes the status into the project's agent.yaml (path deploys only): atomically, only a regular file in the
+   * project's own folder, never through a symlink. A read-only project keeps it in the database only. */
+  function recordInProject(source: ProjectSource, config: AgentConfig, status: AgentStatus): void {
+    try {
+      const current = readProjectFile(source.root, source.configName);
+      const text = renderAgentConfig({ ...config, status }, current ? new TextDecoder().decode(current) : undefined, source.configName);
+      if (!replaceProjectFile(source.root, source.configName, text)) log.debug("agent.yaml not updated: not a regular file", { root: source.root });
+    } catch (error) {
+      log.debug("agent.yaml not updated", { error: String(error) });
     }
-    const templateId = input.template_id ?? config.metadata.name;
+  }
+
+  async function deploy(owner: string, source: ProjectSource, how: { templateId?: string; uploaded: boolean }): Promise<DeployResult> {
+    const config = loadConfig(source, how.uploaded);
+    if (!resolveInside(source.root, config.spec.entrypoint)) {
+      throw errors.INVALID_AGENT_CONFIG(`${how.uploaded ? source.configName : join(source.root, source.configName)}: spec.entrypoint: ${config.spec.entrypoint} does not exist in the project`);
+    }
+    const templateId = how.templateId ?? config.metadata.name;
     const existing = await store.getTemplate(templateId);
     if (existing && existing.owner !== owner) throw errors.TEMPLATE_TAKEN(`Template ${templateId} belongs to another user`, { template_id: templateId });
     const started = performance.now();
@@ -179,16 +196,17 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
     let final: AgentStatus;
     try {
       const runtime = config.spec.runtime ?? {};
+      const files = readProject(source.root, opts.project);
       mkdirSync(opts.dependencies.workDir, { recursive: true });
-      const dependencies = await buildDependencies(dir, { ...opts.dependencies, isolation: opts.dependencies.isolation() });
+      const dependencies = await buildDependencies(files, { ...opts.dependencies, isolation: opts.dependencies.isolation() });
       const agentConfig = { ...config, status: { ...building, phase: "deployed" as const, template_id: templateId, last_deployed: now() } };
       const built = await backend().createTemplate(owner, {
         name: templateId,
         description: config.metadata.description,
         tags: config.metadata.tags ?? [],
-        sourceDir: dir,
+        files,
         command: entrypointCommand(config),
-        env: { BUNKER_AGENT_HOST: "0.0.0.0", BUNKER_AGENT_PORT: String(AGENT_PORT), PYTHONUNBUFFERED: "1", BUNKER_ROOT: opts.bunkerRoot },
+        env: { BUNKER_AGENT_HOST: "0.0.0.0", BUNKER_AGENT_PORT: String(AGENT_PORT), PYTHONUNBUFFERED: "1" },
         resources: {
           memoryMb: runtime.memory_limit ? memoryLimitMb(runtime.memory_limit) : undefined,
           cpus: runtime.cpu_limit ? cpuLimitCores(runtime.cpu_limit) : undefined,
@@ -208,15 +226,9 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
       if (error instanceof BunkerError) throw error;
       throw errors.DEPLOY_FAILED(`Deploying ${templateId} failed: ${message}`, { status: final });
     }
-    // The seed's CLI keeps status in agent.yaml; a read-only project simply keeps it in the database.
-    await writeAgentConfig(dir, { ...config, status: final }).catch((e) => log.debug("agent.yaml not updated", { error: String(e) }));
+    // The seed's CLI keeps status in agent.yaml: a path deploy writes it there; an upload's CLI writes its own copy.
+    if (!how.uploaded) recordInProject(source, config, final);
     return { status: final, agent: row.config, template: templateView(row) };
-  }
-
-  /** Unpacks an uploaded .tar.gz project and deploys it. */
-  async function deployArchive(owner: string, archive: ReadableStream<Uint8Array> | null, templateId?: string): Promise<DeployResult> {
-    const limits = { uploadsDir: opts.uploadsDir, maxBytes: opts.maxArchiveBytes };
-    return withUnpackedProject(archive, limits, (root) => deploy(owner, { path: root, template_id: templateId }));
   }
 
   async function listTemplates(owner: string, filter: { tags?: string; name?: string }): Promise<AgentTemplate[]> {

@@ -41,7 +41,7 @@ export class StreamRegistry {
       return { ...base, viewer_url: stream.endpoint.url, token: null, token_expires_at: null, auth_key: stream.endpoint.authKey };
     }
     const { token, expiresAt } = this.mint(stream.id);
-    return { ...base, viewer_url: this.viewerUrl(stream.id, token), token, token_expires_at: new Date(expiresAt).toISOString(), auth_key: null };
+    return { ...base, viewer_url: `${this.viewerUrl(stream.id, token)}${stream.viewOnly ? "" : "&interactive=1"}`, token, token_expires_at: new Date(expiresAt).toISOString(), auth_key: null };
   }
 
   /** A fresh token for an existing stream (the previous ones keep working until they expire). */
@@ -90,11 +90,6 @@ export class StreamRegistry {
     await Promise.all([...this.streams.values()].filter((s) => s.desktopId === desktopId).map((s) => this.stopStream(s)));
   }
 
-  viewOnlyOf(streamId: string): boolean {
-    const stream = this.streams.get(streamId);
-    if (!stream) throw errors.STREAM_NOT_FOUND(`stream ${streamId} not found`, { stream_id: streamId });
-    return stream.viewOnly;
-  }
 
   /** Checks a viewer's token: valid, unexpired, for this stream. */
   authorize(streamId: string, token: string | undefined): LiveStream {

@@ -7,7 +7,9 @@ import type { StreamRegistry } from "./streams";
 
 export const NOVNC_DIR = "/usr/share/novnc";
 
-export function viewerPage(prefix: string, streamId: string, viewOnly: boolean): string {
+/** The same page for every stream id, existing or not, so the public page tells nobody which streams exist. View-only
+ * is enforced by the VNC server; the fragment's `interactive` only sets how the page presents itself. */
+export function viewerPage(prefix: string, streamId: string): string {
   const novnc = `${prefix}/novnc`;
   const wsPath = `${prefix}/streams/${encodeURIComponent(streamId)}/ws`;
   return `<!doctype html>
@@ -18,14 +20,16 @@ export function viewerPage(prefix: string, streamId: string, viewOnly: boolean):
 <script type="module">
 import RFB from ${JSON.stringify(novnc + "/core/rfb.js")};
 const status = document.getElementById("status");
-const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+const fragment = new URLSearchParams(location.hash.slice(1));
+const token = fragment.get("token") || "";
+const viewOnly = fragment.get("interactive") !== "1";
 history.replaceState(null, "", location.pathname); // the token leaves the address bar (and any bookmark)
 const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + ${JSON.stringify(wsPath)} + "?token=" + encodeURIComponent(token);
 const rfb = new RFB(document.getElementById("screen"), url, { shared: true });
-rfb.viewOnly = ${viewOnly ? "true" : "false"};
+rfb.viewOnly = viewOnly;
 rfb.scaleViewport = true;
 rfb.showDotCursor = true;
-rfb.addEventListener("connect", () => { status.textContent = ${JSON.stringify(viewOnly ? "view only" : "interactive")}; document.body.dataset.state = "connected"; });
+rfb.addEventListener("connect", () => { status.textContent = viewOnly ? "view only" : "interactive"; document.body.dataset.state = "connected"; });
 rfb.addEventListener("disconnect", (e) => { status.textContent = e.detail.clean ? "disconnected" : "connection lost"; document.body.dataset.state = "disconnected"; });
 </script></body></html>`;
 }
@@ -64,7 +68,7 @@ export function viewerRoutes(prefix: () => string, streams: StreamRegistry) {
     })
     .get("/streams/:streamId/view", ({ params }) => {
       // The page itself holds no secret; the token travels in the URL fragment, which browsers never send.
-      return new Response(viewerPage(prefix(), params.streamId, streams.viewOnlyOf(params.streamId)), {
+      return new Response(viewerPage(prefix(), params.streamId), {
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer" },
       });
     }, { params: t.Object({ streamId: t.String() }) })

@@ -199,7 +199,8 @@ describe("what LiteBoxd's Go SDK sends", () => {
     const post = (path: string, body: unknown) => fetch(`${api}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const created = await post("/templates", { name: "go-sdk", displayName: null, description: null, tags: null, isPublic: null, spec: { image: "host" } });
     expect(created.status).toBe(201);
-    expect(await created.json()).toMatchObject({ name: "go-sdk", tags: [], isPublic: true });
+    // null means "not given": templates are private to their author unless isPublic is true (WIRE.md, "Owners").
+    expect(await created.json()).toMatchObject({ name: "go-sdk", tags: [], isPublic: false });
     const sandbox = await post("/sandboxes", { template: "go-sdk", templateVersion: 0 });
     expect(sandbox.status).toBe(201);
     const { id, templateVersion } = (await sandbox.json()) as { id: string; templateVersion: number };

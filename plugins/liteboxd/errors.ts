@@ -50,16 +50,14 @@ function liteboxdCode(error: BunkerError): string {
   return error.code;
 }
 
-/** Renders errors as LiteBoxd does, by route family: template, image and import/export routes nested
- * (`{"error":{code,message}}`), every other route (sandboxes, the gateway) flat (`{"error":"msg"}`). A 401 is flat on
- * every route: LiteBoxd's auth middleware answers before any handler, always with a plain string. */
-export function createLiteboxdErrorRenderer(prefix = "/api/v1") {
-  const nestedFamily = (path: string) => path.startsWith(`${prefix}/templates`) || path.startsWith(`${prefix}/images`);
-  return (error: BunkerError, _requestId: string, request?: Request): Response => {
-    const flat = !request || error.status === 401 || !nestedFamily(new URL(request.url).pathname);
-    if (flat) return Response.json({ error: error.message }, { status: error.status });
-    return Response.json({ error: { code: liteboxdCode(error), message: error.message } }, { status: error.status });
-  };
+/** LiteBoxd's error bodies: template, image and import/export routes nest (`{"error":{code,message}}`), every other
+ * route (sandboxes, the gateway) is flat (`{"error":"msg"}`). A 401 is flat on every route: LiteBoxd's auth middleware
+ * answers before any handler, always with a plain string. */
+export type LiteboxdErrorShape = "flat" | "nested";
+
+export function renderLiteboxdError(error: BunkerError, shape: LiteboxdErrorShape): Response {
+  if (shape === "flat" || error.status === 401) return Response.json({ error: error.message }, { status: error.status });
+  return Response.json({ error: { code: liteboxdCode(error), message: error.message } }, { status: error.status });
 }
 
 const MAX_ECHOED_CHARS = 256;

@@ -6,8 +6,8 @@ import { createLocalDriver } from "./drivers/local";
 import { gatewayRoutes } from "./gateway";
 import { streamRoutes } from "./streams";
 import { createBwrapIsolation } from "./isolation";
-import { createLiteboxdErrorRenderer } from "./errors";
-import { createResourceCeiling } from "./limits";
+import { renderLiteboxdError, type LiteboxdErrorShape } from "./errors";
+import { createResourceCeiling } from "./resource-ceiling";
 import { sandboxRoutes, templateRoutes } from "./routes";
 import { createSandboxService } from "./sandboxes";
 import { createStore, migrations } from "./store";
@@ -82,9 +82,6 @@ export default definePlugin({
     });
     ctx.services.provide("liteboxd.sandboxes", sandboxes.service);
 
-    // LiteBoxd's error shapes on our routes. A local onError on the instance below cannot do this in Elysia 1.4:
-    // the core's global onError is registered first and answers first (see the README, "Error shapes").
-    ctx.formatErrors(createLiteboxdErrorRenderer(ctx.prefix));
     ctx.onStart(async () => {
       await templates.recoverPrepulls();
       const n = await sandboxes.maintenance.recoverAfterRestart();
@@ -102,10 +99,11 @@ export default definePlugin({
 
     // The gateway's auth is the sandbox's own X-Access-Token, not a Bunker API key.
     ctx.publicPaths("/sandbox/*/port/*", "/sandbox/*/port/*/**");
+    // LiteBoxd's two error shapes, each on its own route family: flat for sandboxes and the gateway, nested for
+    // templates, images and import/export. The core turns what was raised into a BunkerError; only the body differs.
+    const inShape = (shape: LiteboxdErrorShape) => new Elysia().onError((hook) => renderLiteboxdError(ctx.toBunkerError(hook), shape));
     return new Elysia({ name: "liteboxd" })
-      .use(sandboxRoutes(sandboxes.service))
-      .use(streamRoutes(sandboxes.service))
-      .use(gatewayRoutes(sandboxes.service))
-      .use(templateRoutes(templates.service, { maxImportBytes: ctx.config.maxImportBytes }));
+      .use(inShape("flat").use(sandboxRoutes(sandboxes.service)).use(streamRoutes(sandboxes.service)).use(gatewayRoutes(sandboxes.service)))
+      .use(inShape("nested").use(templateRoutes(templates.service, { maxImportBytes: ctx.config.maxImportBytes })));
   },
 });

@@ -6,7 +6,7 @@ import type { DriverSandbox, SandboxDriver } from "./drivers/types";
 import { echoed, errors } from "./errors";
 import type { SandboxStatus, SandboxWire } from "./schema";
 import type { SandboxRow, Store } from "./store";
-import type { ResourceCeiling } from "./limits";
+import type { ResourceCeiling } from "./resource-ceiling";
 import type { TemplateSpecSource } from "./templates";
 
 export interface SandboxServiceOptions {

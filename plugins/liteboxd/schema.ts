@@ -27,8 +27,8 @@ export const CAPS = {
   /** Seconds: ten years for a TTL, a day for anything that waits. */
   ttlSeconds: 10 * 365 * 24 * 3600,
   waitSeconds: 24 * 3600,
-  /** Template versions are SQL INTEGERs. */
-  version: 2 ** 31 - 1,
+  /** The largest 32-bit integer: template versions are SQL INTEGERs, and no counter needs more. */
+  int32: 2 ** 31 - 1,
 } as const;
 
 const Label = (options: { minLength?: number } = {}) => t.String({ maxLength: CAPS.label, ...options });
@@ -63,7 +63,7 @@ export const TemplateSpecSchema = t.Object({
     httpGet: t.Optional(t.Object({ path: t.Optional(Path()), port: t.Integer({ minimum: 1, maximum: 65535 }) })),
     initialDelaySeconds: t.Optional(t.Integer({ minimum: 0, maximum: CAPS.waitSeconds })),
     periodSeconds: t.Optional(t.Integer({ minimum: 0, maximum: CAPS.waitSeconds })),
-    failureThreshold: t.Optional(t.Integer({ minimum: 1, maximum: 1_000_000 })),
+    failureThreshold: t.Optional(t.Integer({ minimum: 1, maximum: CAPS.int32 })),
   })),
   network: t.Optional(t.Object({
     allowInternetAccess: t.Optional(t.Boolean()),
@@ -107,12 +107,12 @@ export const UpdateTemplateBody = t.Object({
 });
 export type UpdateTemplateRequest = Static<typeof UpdateTemplateBody>;
 
-export const RollbackBody = t.Object({ targetVersion: t.Integer({ minimum: 1, maximum: CAPS.version }), changelog: t.Optional(Text()) });
+export const RollbackBody = t.Object({ targetVersion: t.Integer({ minimum: 1, maximum: CAPS.int32 }), changelog: t.Optional(Text()) });
 
 export const CreateSandboxBody = t.Object({
   template: t.String({ minLength: 1, maxLength: CAPS.name }),
   /** 0 or null: the latest version (what LiteBoxd's Go SDK sends when none is chosen). */
-  templateVersion: Unset(t.Integer({ minimum: 0, maximum: CAPS.version })),
+  templateVersion: Unset(t.Integer({ minimum: 0, maximum: CAPS.int32 })),
   overrides: t.Optional(t.Object({
     cpu: t.Optional(Label()),
     memory: t.Optional(Label()),

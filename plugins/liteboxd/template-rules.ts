@@ -3,7 +3,7 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { Value, type ValueError } from "@sinclair/typebox/value";
 import { errors } from "./errors";
-import type { ResourceCeiling } from "./limits";
+import type { ResourceCeiling } from "./resource-ceiling";
 import { METADATA_MAX_BYTES, type TemplateSpec } from "./schema";
 
 export interface TemplateLimits {
@@ -20,7 +20,7 @@ function explain(error: ValueError): string {
 
 /** Checks `value` against a request schema and decodes it as the routes do (Elysia's t.Integer takes "300" for
  * 300); the 400 names the first failing field as the JSON routes do. */
-export function decodeWithSchema<T extends TSchema>(schema: T, value: unknown): Static<T> {
+function decodeWithSchema<T extends TSchema>(schema: T, value: unknown): Static<T> {
   const first = Value.Errors(schema, value).First();
   if (!first) return Value.Decode(schema, value);
   const field = first.path.replace(/^\//, "").replace(/\//g, ".") || "body";
@@ -50,7 +50,6 @@ function checkSpecRules(spec: TemplateSpec, limits: TemplateLimits): void {
     const bytes = Buffer.byteLength(JSON.stringify(spec.metadata));
     if (bytes > METADATA_MAX_BYTES) throw errors.INVALID_REQUEST(`spec.metadata: ${bytes} bytes serialized is above the limit of ${METADATA_MAX_BYTES}`);
   }
-  limits.resources.check(spec.resources ?? {});
 }
 
 /** LiteBoxd's defaults, filled when a version is stored so that every stored spec is complete. An empty quantity
@@ -68,7 +67,9 @@ function withDefaults(spec: TemplateSpec): TemplateSpec {
  * spec as it is stored. */
 export function admitTemplateRequest<T extends TSchema & { static: { spec: TemplateSpec } }>(schema: T, request: unknown, limits: TemplateLimits): Static<T> {
   const decoded = decodeWithSchema(schema, request);
-  const spec = withDefaults(decoded.spec);
-  checkSpecRules(spec, limits);
-  return { ...decoded, spec };
+  checkSpecRules(decoded.spec, limits);
+  // Only what the caller gave is held against the ceiling here; the defaults are checked when a sandbox is created,
+  // so a lowered maximum does not make every template without resources unstorable.
+  limits.resources.check(decoded.spec.resources ?? {});
+  return { ...decoded, spec: withDefaults(decoded.spec) };
 }

@@ -26,9 +26,10 @@ const yamlDoc = (t: TemplateRow, spec: TemplateSpec) => ({
   spec,
 });
 
-// Characters YAML 1.1 readers (PyYAML) refuse raw or read as line breaks: C0 controls but tab and newlines, DEL, C1
-// controls (NEL included), the Unicode line and paragraph separators, and the noncharacters U+FFFE/U+FFFF.
-const UNPRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]/;
+// Characters YAML 1.1 readers (PyYAML) refuse raw or read differently: C0 controls (a tab in a plain scalar, a
+// carriage return as a line break), DEL, C1 controls (NEL is a line break there), the Unicode line and paragraph
+// separators, and the noncharacters U+FFFE/U+FFFF. Newlines are left to the writer's block scalars.
+const UNPRINTABLE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]/;
 const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "g");
 const escapeChar = (c: string) => {
   const code = c.charCodeAt(0);

@@ -8,15 +8,17 @@ export interface Route {
   method: string;
   path: string;
   body?: TSchema;
+  query?: TSchema;
 }
 
 /** Every route the app serves, as Elysia registered it (plugins' prefixes included). */
 export function routesOf(app: unknown): Route[] {
-  const routes = (app as { routes: Array<{ method: string; path: string; hooks?: { body?: unknown } }> }).routes;
+  const routes = (app as { routes: Array<{ method: string; path: string; hooks?: { body?: unknown; query?: unknown } }> }).routes;
   return routes.map((r) => ({
     method: r.method,
     path: r.path,
     body: r.hooks?.body && typeof r.hooks.body === "object" ? (r.hooks.body as TSchema) : undefined,
+    query: r.hooks?.query && typeof r.hooks.query === "object" ? (r.hooks.query as TSchema) : undefined,
   }));
 }
 

@@ -1,6 +1,7 @@
 // What the agent host needs from the sandbox layer (the liteboxd plugin): templates with agent metadata,
 // sandboxes with a readiness probe, a gateway to the agent's port, pause/resume, TTLs. drivers/liteboxd.ts adapts it.
 import type { AgentConfig } from "bunker/agent-config";
+import type { ProjectFile } from "../project-files";
 
 export const AGENT_PORT = 8080;
 
@@ -9,8 +10,8 @@ export interface AgentTemplateSpec {
   name: string;
   description?: string;
   tags: string[];
-  /** The agent project directory on the server; its files are the template's /workspace. */
-  sourceDir: string;
+  /** The agent project's files (already read and checked), the template's /workspace. */
+  files: ProjectFile[];
   /** Started in /workspace: `bun run agent.ts` or `python3 -u agent.py`. */
   command: string[];
   env: Record<string, string>;

@@ -3,11 +3,11 @@
 // session is a liteboxd sandbox, and the agent's port is reached through liteboxd's port gateway
 // (`sandboxes.portTarget`: a host loopback port tunnelled into the sandbox's own network namespace). Nothing here
 // touches liteboxd's files on disk: a sandbox controls its /workspace, so any path in there is untrusted.
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { agentPackageCache } from "../agent-bundle";
 import { errors } from "../errors";
 import type { SandboxService, TemplateService, TemplateSpec } from "../../liteboxd/contract";
 import { withDependencies } from "../dependencies";
+import type { ProjectFile } from "../project-files";
 import { AGENT_PORT, type AgentSandboxBackend, type AgentTemplateSpec, type BackendSandboxState } from "./backend";
 
 export interface LiteboxdBackendOptions {
@@ -16,71 +16,47 @@ export interface LiteboxdBackendOptions {
   available(): { available: boolean; reason?: string };
   /** Send files that are not UTF-8 text base64-encoded (otherwise such a project is refused with a 400). */
   binaryFiles: boolean;
-  maxProjectBytes?: number;
 }
 
 type TemplateFile = NonNullable<TemplateSpec["files"]>[number];
 
-const SKIPPED = new Set(["node_modules", ".git", ".venv", "__pycache__", ".bunker"]);
 /** How often liteboxd's readiness probe asks /ping while the agent starts (its period floor is 50 ms). */
 const PROBE_PERIOD_MS = 50;
-/** Relative to /workspace, inside .bunker (which project files never overwrite: SKIPPED). */
+/** Relative to /workspace, inside .bunker (which project files never overwrite: project-files.ts SKIPPED). */
 const DEPENDENCY_ARCHIVE = ".bunker/dependencies.tgz";
 
 /** The project's files as liteboxd template files: UTF-8 text as is, anything else base64 when allowed. */
-function projectFiles(dir: string, maxBytes: number, binaryFiles: boolean): { files: TemplateFile[]; size: number } {
-  const files: TemplateFile[] = [];
-  let size = 0;
+function templateFiles(files: ProjectFile[], binaryFiles: boolean): TemplateFile[] {
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  const walk = (current: string) => {
-    for (const entry of readdirSync(current, { withFileTypes: true })) {
-      if (SKIPPED.has(entry.name)) continue;
-      const path = join(current, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) {
-        const bytes = readFileSync(path);
-        size += bytes.byteLength;
-        if (size > maxBytes) throw errors.PROJECT_TOO_LARGE(`The agent project is larger than ${maxBytes} bytes`);
-        const destination = `/workspace/${relative(dir, path)}`;
-        try {
-          files.push({ destination, content: decoder.decode(bytes) });
-        } catch {
-          if (!binaryFiles) {
-            throw errors.BINARY_FILE_UNSUPPORTED(`${relative(dir, path)} is not UTF-8 text, and this server does not take binary files in agent projects (agent-runtime config binaryFiles)`);
-          }
-          files.push({ destination, content: bytes.toString("base64"), encoding: "base64" });
-        }
+  return files.map((file) => {
+    const destination = `/workspace/${file.path}`;
+    try {
+      return { destination, content: decoder.decode(file.bytes) };
+    } catch {
+      if (!binaryFiles) {
+        throw errors.BINARY_FILE_UNSUPPORTED(`${file.path} is not UTF-8 text, and this server does not take binary files in agent projects (agent-runtime config binaryFiles)`);
       }
+      return { destination, content: Buffer.from(file.bytes).toString("base64"), encoding: "base64" as const };
     }
-  };
-  walk(dir);
-  return { files, size };
-}
-
-/** `bunker/agent` inside the sandbox resolves to this checkout (the host root is visible read-only). */
-function bunkerShim(bunkerRoot: string): TemplateFile[] {
-  return [
-    { destination: "/workspace/node_modules/bunker/package.json", content: JSON.stringify({ name: "bunker", type: "module", exports: { "./agent": "./agent.ts" } }) },
-    { destination: "/workspace/node_modules/bunker/agent.ts", content: `export * from ${JSON.stringify(join(bunkerRoot, "plugins/agent-runtime/agent.ts"))};\n` },
-  ];
+  });
 }
 
 export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBackend {
-  const maxBytes = o.maxProjectBytes ?? 8 * 1024 * 1024;
+  /** `bunker/agent` for /workspace/node_modules/bunker, bundled once per server: templates reference no host path. */
+  const agentPackage = agentPackageCache();
 
   return {
     status: o.available,
 
     async createTemplate(owner, spec: AgentTemplateSpec) {
-      const { files, size } = projectFiles(spec.sourceDir, maxBytes, o.binaryFiles);
-      const bunkerRoot = spec.env.BUNKER_ROOT ?? join(import.meta.dir, "..", "..", "..");
-      files.push(...bunkerShim(bunkerRoot));
+      const files = templateFiles(spec.files, o.binaryFiles);
+      const size = spec.files.reduce((n, f) => n + f.bytes.byteLength, 0);
+      for (const file of await agentPackage()) files.push({ destination: `/workspace/${file.path}`, content: file.content });
       let command = spec.command;
       if (spec.dependencies) {
         files.push({ destination: `/workspace/${DEPENDENCY_ARCHIVE}`, content: Buffer.from(spec.dependencies).toString("base64"), encoding: "base64" });
         command = withDependencies(command, DEPENDENCY_ARCHIVE);
       }
-      const { BUNKER_ROOT: _, ...env } = spec.env;
       const { path, port, timeoutSeconds } = spec.readiness;
       // liteboxd places the files before it starts the command (in /workspace), then probes until the startup
       // timeout: the sandbox is "running" once the agent answers /ping.
@@ -92,7 +68,7 @@ export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBa
           memory: `${spec.resources.memoryMb ?? 512}Mi`,
         },
         ttl: 0, // the host enforces session TTLs (refresh extends them)
-        env: { HOME: "/tmp", BUN_INSTALL_CACHE_DIR: "/tmp/.bun-cache", ...env },
+        env: { HOME: "/tmp", BUN_INSTALL_CACHE_DIR: "/tmp/.bun-cache", ...spec.env },
         startupTimeout: timeoutSeconds,
         readinessProbe: {
           httpGet: { path, port },
@@ -103,18 +79,20 @@ export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBa
         metadata: spec.metadata,
       };
       const fields = { description: spec.description ?? `agent ${spec.metadata.agent.metadata.name}`, tags: ["agent", ...spec.tags] };
-      const wire = (await o.templates.exists(spec.name))
+      // Owned by the deployer: private to them in liteboxd too (another user's template of that name is not theirs to
+      // update, and creating it answers TEMPLATE_EXISTS).
+      const wire = (await o.templates.exists(spec.name, owner))
         ? await o.templates.update(spec.name, { ...fields, spec: templateSpec, changelog: `agent ${spec.metadata.agent.metadata.version}` }, owner)
         : await o.templates.create({ name: spec.name, ...fields, spec: templateSpec }, owner);
       return { templateId: wire.name, version: wire.latestVersion, size: size + (spec.dependencies?.byteLength ?? 0) };
     },
 
-    async deleteTemplate(_owner, templateId) {
-      await o.templates.remove(templateId);
+    async deleteTemplate(owner, templateId) {
+      await o.templates.remove(templateId, owner);
     },
 
     async createSandbox(owner, templateId, options) {
-      const template = await o.templates.get(templateId);
+      const template = await o.templates.get(templateId, owner);
       const timeoutMs = ((template.spec?.startupTimeout ?? 60) + 5) * 1000;
       const sandbox = await o.sandboxes.create({ template: templateId, overrides: { ttl: 0, env: options.env } }, owner);
       try {
