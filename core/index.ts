@@ -11,3 +11,4 @@ export { createBunker, type Bunker, type BunkerOptions } from "./app";
 export { Elysia, t } from "elysia";
 export type { IsolationService, IsolatedSpawnSpec, IsolatedProcess, IsolatedRunResult, IsolationMount, IsolationLimits } from "./isolation";
 export { SANDBOX_BIN_DIR, SANDBOX_BUN, SANDBOX_PATH } from "./isolation";
+export { parseQuantity, parseCpuCores, parseMemoryMiB, QuantityError } from "./quantity";

@@ -1,14 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { parseCpuCores, parseMemoryMiB } from "../core/quantity";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AgentConfigError,
   AgentConfigSchema,
-  cpuLimitCores,
   entrypointCommand,
   loadAgentConfig,
-  memoryLimitMb,
   validateAgentConfig,
   writeAgentConfig,
   type AgentConfig,
@@ -172,9 +171,10 @@ describe("runtime helpers", () => {
   test("entrypoints run with Bun or Python and limits convert to MiB and cores", () => {
     expect(entrypointCommand(valid())).toEqual(["bun", "run", "agent.ts"]);
     expect(entrypointCommand({ ...valid(), spec: { entrypoint: "agent.py" } })).toEqual(["python3", "-u", "agent.py"]);
-    expect(memoryLimitMb("512Mi")).toBe(512);
-    expect(memoryLimitMb("1Gi")).toBe(1024);
-    expect(cpuLimitCores("1000m")).toBe(1);
-    expect(cpuLimitCores("0.5")).toBe(0.5);
+    // agent.yaml accepts a subset of Kubernetes quantities; the server converts them with the core's one parser.
+    expect(parseMemoryMiB("512Mi")).toBe(512);
+    expect(parseMemoryMiB("1Gi")).toBe(1024);
+    expect(parseCpuCores("1000m")).toBe(1);
+    expect(parseCpuCores("0.5")).toBe(0.5);
   });
 });

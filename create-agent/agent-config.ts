@@ -203,15 +203,3 @@ export function entrypointCommand(config: AgentConfig, bun = "bun", python = "py
   const entry = config.spec.entrypoint;
   return entry.endsWith(".py") ? [python, "-u", entry] : [bun, "run", entry];
 }
-
-/** "512Mi" → 512, "1Gi" → 1024 (MiB). */
-export function memoryLimitMb(limit: string): number {
-  const match = /^([1-9][0-9]*)(Mi|Gi)$/.exec(limit);
-  if (!match) throw new Error(`memory_limit "${limit}" is not like 512Mi or 1Gi`);
-  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
-}
-
-/** "1" → 1, "0.5" → 0.5, "1500m" → 1.5 (cores). */
-export function cpuLimitCores(limit: string): number {
-  return limit.endsWith("m") ? Number(limit.slice(0, -1)) / 1000 : Number(limit);
-}

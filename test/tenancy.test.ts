@@ -264,7 +264,7 @@ async function snapshot(): Promise<Record<string, unknown>> {
   return Object.fromEntries(entries);
 }
 /** Fields that change with time alone, not with anyone's request. */
-const VOLATILE = new Set<string>([]);
+const VOLATILE = new Set<string>(["age_seconds", "idle_seconds"]);
 function withoutVolatile(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutVolatile);
   if (!value || typeof value !== "object") return value;

@@ -27,7 +27,7 @@ function packed(format: "gnu" | "pax"): Uint8Array {
   return out.stdout;
 }
 
-const body = (bytes: Uint8Array) => new Blob([bytes]).stream();
+const body = (bytes: Uint8Array) => new Blob([new Uint8Array(bytes)]).stream();
 
 describe("unpacking an upload", () => {
   for (const format of ["gnu", "pax"] as const) {
@@ -55,8 +55,8 @@ describe("unpacking an upload", () => {
   });
 
   test("a truncated archive is a 400 and leaves nothing", async () => {
-    const whole = Bun.gunzipSync(packed("gnu"));
-    const cut = Bun.gzipSync(whole.subarray(0, 700));
+    const whole = Bun.gunzipSync(new Uint8Array(packed("gnu")));
+    const cut = Bun.gzipSync(new Uint8Array(whole.subarray(0, 700)));
     const error = await withUnpackedProject(body(cut), limits, async () => "unreachable").catch((e) => e);
     expect(error.status).toBe(400);
     expect(error.code).toBe("INVALID_ARCHIVE");

@@ -63,7 +63,7 @@ const upload = (b: Bunker, key: string, archive: Uint8Array, query = "") =>
     new Request(`http://localhost/agent-runtime/agents/deploy/archive${query}`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/gzip" },
-      body: archive,
+      body: new Uint8Array(archive),
     }),
   );
 

@@ -1,6 +1,7 @@
 // agent-runtime: hosts agents (AgentCore contract) in liteboxd sandboxes, one sandbox per session.
 // The app agent authors import is agent.ts ("bunker/agent"); the typed client is client.ts; other plugins use the
 // service described in contract.ts; `bunker agent …` is cli/.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { definePlugin, t } from "bunker/core";
 import type { AgentSandboxBackend } from "./drivers/backend";
@@ -71,6 +72,9 @@ export default definePlugin({
   },
   async setup(ctx) {
     const store = createStore(ctx.db);
+    // Staging directories of uploads are removed after each deploy; a crash may have left some behind.
+    const uploadsDir = join(ctx.dataDir, "projects");
+    rmSync(uploadsDir, { recursive: true, force: true });
     let backend: AgentSandboxBackend | undefined;
     // Resolved at use time: liteboxd's services may appear after this setup runs.
     const resolveBackend = (): AgentSandboxBackend | undefined => {
@@ -94,7 +98,7 @@ export default definePlugin({
       idleTimeoutSeconds: ctx.config.idleTimeoutSeconds,
       inactiveAfterSeconds: ctx.config.inactiveAfterSeconds,
       archives: {
-        uploadsDir: join(ctx.dataDir, "projects"),
+        uploadsDir,
         maxBytes: ctx.config.maxArchiveMb * MB,
         maxExpandedBytes: ctx.config.maxArchiveExpandedMb * MB,
         maxEntries: ctx.config.maxArchiveEntries,

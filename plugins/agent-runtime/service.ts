@@ -2,22 +2,14 @@
 // /ping answers), invocations proxied to the agent through the sandbox gateway without buffering.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { BunkerError, type IsolationService, type Logger, type Principal } from "bunker/core";
+import { BunkerError, parseCpuCores, parseMemoryMiB, type IsolationService, type Logger, type Principal } from "bunker/core";
 import { withUnpackedProject, type ArchiveLimits } from "./archive";
 import { errors } from "./errors";
 import { buildDependencies, type DependencyBuildOptions } from "./dependencies";
-import {
-  AgentConfigError,
-  cpuLimitCores,
-  entrypointCommand,
-  memoryLimitMb,
-  renderAgentConfig,
-  type AgentConfig,
-  type AgentStatus,
-} from "bunker/agent-config";
+import { entrypointCommand, type AgentConfig, type AgentStatus } from "bunker/agent-config";
 import { resolveDeployPath, type ProjectSource } from "./deploy-path";
-import { parseProjectConfig } from "./project-config";
-import { readProject, readProjectFile, replaceProjectFile, resolveInside, type ProjectLimits } from "./project-files";
+import { loadProjectConfig, writeProjectStatus } from "./project-config";
+import { readProject, resolveInside, type ProjectLimits } from "./project-files";
 import { AGENT_PORT, type AgentSandboxBackend } from "./drivers/backend";
 import { boundedBody, FORWARDED, MAX_INVOCATION_BYTES, passThrough, RETURNED, SMALL_BODY_BYTES } from "./proxy";
 import { BUNKER_SESSION_HEADER, REQUEST_ID_HEADER, SESSION_HEADER } from "./runtime/context";
@@ -133,33 +125,17 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
     return withUnpackedProject(archive, limits, (root) => deploy(owner, { root, configName: "agent.yaml" }, { templateId, uploaded: true }));
   }
 
-  /** Reads agent.yaml; errors quote its values only when the caller sent the file. */
-  function loadConfig(source: ProjectSource, uploaded: boolean): AgentConfig {
-    const file = uploaded ? source.configName : join(source.root, source.configName);
-    try {
-      const bytes = readProjectFile(source.root, source.configName);
-      if (!bytes) throw new AgentConfigError(file, [{ file, field: "", rule: "exists", message: `${file}: not found` }]);
-      return parseProjectConfig(new TextDecoder().decode(bytes), file, uploaded);
-    } catch (error) {
-      if (error instanceof AgentConfigError) throw errors.INVALID_AGENT_CONFIG(error.message, { issues: error.issues });
-      throw error;
-    }
-  }
-
-  /** Writes the status into the project's agent.yaml (path deploys only): atomically, only a regular file in the
-   * project's own folder, never through a symlink. A read-only project keeps it in the database only. */
+  /** The status into the project's agent.yaml (path deploys only); a read-only project keeps it in the database. */
   function recordInProject(source: ProjectSource, config: AgentConfig, status: AgentStatus): void {
     try {
-      const current = readProjectFile(source.root, source.configName);
-      const text = renderAgentConfig({ ...config, status }, current ? new TextDecoder().decode(current) : undefined, source.configName);
-      if (!replaceProjectFile(source.root, source.configName, text)) log.debug("agent.yaml not updated: not a regular file", { root: source.root });
+      if (!writeProjectStatus(source, config, status)) log.debug("agent.yaml not updated: not a regular file", { root: source.root });
     } catch (error) {
       log.debug("agent.yaml not updated", { error: String(error) });
     }
   }
 
   async function deploy(owner: string, source: ProjectSource, how: { templateId?: string; uploaded: boolean }): Promise<DeployResult> {
-    const config = loadConfig(source, how.uploaded);
+    const config = loadProjectConfig(source, how.uploaded);
     if (!resolveInside(source.root, config.spec.entrypoint)) {
       throw errors.INVALID_AGENT_CONFIG(`${how.uploaded ? source.configName : join(source.root, source.configName)}: spec.entrypoint: ${config.spec.entrypoint} does not exist in the project`);
     }
@@ -208,8 +184,8 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
         command: entrypointCommand(config),
         env: { BUNKER_AGENT_HOST: "0.0.0.0", BUNKER_AGENT_PORT: String(AGENT_PORT), PYTHONUNBUFFERED: "1" },
         resources: {
-          memoryMb: runtime.memory_limit ? memoryLimitMb(runtime.memory_limit) : undefined,
-          cpus: runtime.cpu_limit ? cpuLimitCores(runtime.cpu_limit) : undefined,
+          memoryMb: runtime.memory_limit ? parseMemoryMiB(runtime.memory_limit) : undefined,
+          cpus: runtime.cpu_limit ? parseCpuCores(runtime.cpu_limit) : undefined,
         },
         readiness: { path: "/ping", port: AGENT_PORT, timeoutSeconds: runtime.timeout ?? 60 },
         metadata: { agent: agentConfig },

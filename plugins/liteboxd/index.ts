@@ -49,7 +49,7 @@ export default definePlugin({
   system: {
     // python3 runs the in-sandbox supervisor; skopeo copies OCI images and umoci unpacks them.
     programs: { bwrap: "bubblewrap", setpriv: "util-linux", prlimit: "util-linux", slirp4netns: "slirp4netns", python3: "python3", skopeo: "skopeo", umoci: "umoci", mkfifo: "coreutils" },
-    testApt: ["busybox-static"],
+    testApt: ["busybox-static", "python3-yaml"],
   },
   setup(ctx) {
     const bunkerDataDir = resolve(ctx.dataDir, "..", "..");

@@ -2,7 +2,7 @@
 // (plugins.liteboxd.maxSandboxCpu / maxSandboxMemory). A template or override above it is the caller's 400.
 import { availableParallelism, totalmem } from "node:os";
 import { echoed, errors } from "./errors";
-import { parseCpuCores, parseMemoryMiB, QuantityError } from "./quantity";
+import { parseCpuCores, parseMemoryMiB, QuantityError } from "bunker/core";
 
 export interface ResourceCeilingOptions {
   /** A Kubernetes quantity ("4", "1500m"); default: the host's cores. */

@@ -2,7 +2,7 @@
 // background, pause/resume, and the asynchronous deletion that the cleaner retries when it fails.
 import type { DriverSandbox } from "./drivers/types";
 import { echoed, errors } from "./errors";
-import { parseCpuCores, parseMemoryMiB, QuantityError } from "./quantity";
+import { parseCpuCores, parseMemoryMiB, QuantityError } from "bunker/core";
 import type { CreateSandboxRequest, SandboxWire, TemplateSpec } from "./schema";
 import { sha256, type LiveSandbox, type SandboxState } from "./sandbox-state";
 import { runStartup } from "./startup";

@@ -1,5 +1,5 @@
 // Kubernetes resource quantities ("500m", "1.5", "512Mi", "1G", "2e3"): the one parser for cpu and memory strings.
-// Dependency-free on purpose, so that it can move to a shared place without dragging liteboxd along.
+// In the core so every plugin parses cpu and memory strings with one grammar (liteboxd specs, agent.yaml limits).
 
 const SUFFIX_FACTORS: Record<string, number> = {
   "": 1,
