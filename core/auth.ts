@@ -11,6 +11,27 @@ export interface Principal {
   admin?: boolean;
 }
 
+/** What a user id may be: it names owners in the database and on disk (env-fabric's `@owner` directories). */
+export const USER_ID_PATTERN = "^[A-Za-z0-9_.@-]{1,128}$";
+const USER_ID = new RegExp(USER_ID_PATTERN);
+
+/** Whose objects a listing shows: the caller's own; an admin's choice of one owner, or everyone's (owner undefined).
+ * A user who asks for someone else's gets null: nothing is visible. */
+export function ownerScope(principal: Principal, requested?: string): { owner?: string } | null {
+  if (principal.admin) return { owner: requested };
+  if (requested !== undefined && requested !== principal.userId) return null;
+  return { owner: principal.userId };
+}
+
+export const sha256Hex = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
+
+/** Whether `secret` hashes to `storedHex`, compared in constant time. */
+export function hashMatches(secret: string, storedHex: string): boolean {
+  const a = Buffer.from(sha256Hex(secret), "hex");
+  const b = Buffer.from(storedHex, "hex");
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /** Whether `principal` may see or change an object owned by `owner`: its owner, or an admin. */
 export function canAccess(principal: Principal, owner: string): boolean {
   return principal.admin === true || principal.userId === owner;
@@ -50,7 +71,6 @@ export const authMigrations: Migration[] = [
 
 const KEY_PATTERN = /^bk_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
-const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
 
 const principals = new WeakMap<Request, Principal>();
 
@@ -82,12 +102,12 @@ export class ApiKeyStore {
   async create(userId: string, name = "default", options: { role?: KeyRole } = {}): Promise<{ key: string; info: ApiKeyInfo }> {
     const role = options.role ?? "user";
     if (role !== "user" && role !== "admin") throw new Error(`key role "${role}" must be user or admin`);
-    if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(userId)) throw new Error(`user id "${userId}" must be 1-128 letters, digits or _.@-`);
+    if (!USER_ID.test(userId)) throw new Error(`user id "${userId}" must be 1-128 letters, digits or _.@-`);
     const id = randomBytes(8).toString("hex");
     const secret = randomBytes(32).toString("base64url");
     const createdAt = new Date().toISOString();
     await this.db.sql`INSERT INTO bunker_api_keys (id, user_id, name, hash, created_at, role)
-                      VALUES (${id}, ${userId}, ${name}, ${sha256(secret)}, ${createdAt}, ${role})`;
+                      VALUES (${id}, ${userId}, ${name}, ${sha256Hex(secret)}, ${createdAt}, ${role})`;
     this.activeCount++;
     return { key: `bk_${id}_${secret}`, info: { id, userId, name, role, createdAt, revokedAt: null, lastUsedAt: null } };
   }
@@ -115,9 +135,7 @@ export class ApiKeyStore {
     const [, id, secret] = m as unknown as [string, string, string];
     const [row] = await this.db.sql`SELECT user_id, hash, revoked_at, role FROM bunker_api_keys WHERE id = ${id}`;
     if (!row || row.revoked_at) return null;
-    const a = Buffer.from(sha256(secret), "hex");
-    const b = Buffer.from(String(row.hash), "hex");
-    if (a.length !== b.length || !timingSafeEqual(a, b)) return null;
+    if (!hashMatches(secret, String(row.hash))) return null;
     return row.role === "admin" ? { userId: String(row.user_id), keyId: id, admin: true } : { userId: String(row.user_id), keyId: id };
   }
 }

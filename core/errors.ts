@@ -73,3 +73,46 @@ export const coreErrors = defineErrors({
   MIGRATION_FAILED: 500,
   SHUTTING_DOWN: 503,
 });
+
+/** A caller's value as an error message may quote it: never the whole of a long one (a 50 MB name is not sent back). */
+export function quoted(value: string, max = 200): string {
+  return value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** The one validation failure: 400 VALIDATION_FAILED naming where (body, query, params) and each failing field. */
+export function validationFailed(where: string, fields: FieldProblem[]): BunkerError {
+  const first = fields[0];
+  const message = first ? `invalid ${where}: ${first.field}: ${first.message}` : `invalid ${where}`;
+  return coreErrors.VALIDATION_FAILED(message, { in: where, fields });
+}
+
+export interface JsonShapeLimits {
+  /** How deep objects and arrays may nest. */
+  maxDepth: number;
+  /** The longest object key anywhere inside. */
+  maxKeyLength: number;
+  /** The most bytes the value may weigh as JSON. */
+  maxBytes: number;
+}
+
+/** The first rule a free-form JSON value (metadata, params) breaks, found without recursion; null when it keeps them
+ * all. Schemas type such values as unknown, so their depth and size are checked here, once for every plugin. */
+export function jsonShapeProblem(value: unknown, limits: JsonShapeLimits): string | null {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > limits.maxDepth) return `nests deeper than ${limits.maxDepth} levels`;
+    for (const [key, child] of Object.entries(v)) {
+      if (key.length > limits.maxKeyLength) return `has a key longer than ${limits.maxKeyLength} characters`;
+      stack.push([child, depth + 1]);
+    }
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
+  return bytes > limits.maxBytes ? `is ${bytes} bytes as JSON; at most ${limits.maxBytes}` : null;
+}

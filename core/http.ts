@@ -1,5 +1,5 @@
 // Per-request plumbing shared by the kernel's hooks: request ids, paths, error mapping.
-import { coreErrors, type BunkerError } from "./errors";
+import { validationFailed, type BunkerError } from "./errors";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -41,10 +41,32 @@ export function validationError(error: unknown): BunkerError {
   const v = error as ValidationLike;
   const where = v.type ?? "request";
   const fields = (v.all ?? []).slice(0, 20).map((e) => ({
-    field: (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || where,
+    field: fieldOf(e.path ?? "") || where,
     message: e.summary ?? e.message ?? "is invalid",
   }));
-  const first = fields[0];
-  const message = first ? `invalid ${where}: ${first.field}: ${first.message}` : `invalid ${where}`;
-  return coreErrors.VALIDATION_FAILED(message, { in: where, fields });
+  return validationFailed(where, fields);
+}
+
+/** A TypeBox error path ("/spec/env/0") as a field name ("spec.env.0"). */
+export function fieldOf(pointer: string): string {
+  return pointer.replace(/^\//, "").replace(/\//g, ".");
+}
+
+/**
+ * A request body as a stream (never read into memory here), cut off with `tooLarge()` once it passes `limit` bytes; a
+ * declared Content-Length over the limit is refused before anything is read.
+ */
+export function boundedBody(request: Request, limit: number, tooLarge: () => Error): ReadableStream<Uint8Array> | undefined {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) throw tooLarge();
+  if (!request.body) return undefined;
+  let seen = 0;
+  return request.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > limit) controller.error(tooLarge());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
 }

@@ -1,8 +1,9 @@
 // Public API of the core, for built-in and external plugin authors.
 export { definePlugin, type PluginDefinition, type PluginContext, type PluginCommand, type CommandHelpers, type SystemRequirements } from "./plugin";
-export { BunkerError, badRequest, unauthorized, forbidden, notFound, conflict, unavailable, errorResponse, defineErrors, type ErrorBody, type ErrorCodes, type ErrorFactory } from "./errors";
+export { BunkerError, badRequest, unauthorized, forbidden, notFound, conflict, unavailable, errorResponse, defineErrors, quoted, validationFailed, jsonShapeProblem, type JsonShapeLimits, type FieldProblem, type ErrorBody, type ErrorCodes, type ErrorFactory } from "./errors";
 export { readLines, forEachLine, LineTooLongError, type ReadLinesOptions } from "./lines";
-export { principalOf, canAccess, type Principal, OPEN_MODE_USER } from "./auth";
+export { principalOf, canAccess, ownerScope, sha256Hex, hashMatches, USER_ID_PATTERN, type Principal, OPEN_MODE_USER } from "./auth";
+export { boundedBody, fieldOf } from "./http";
 export type { Database, Migration, Dialect } from "./db";
 export type { Logger } from "./logger";
 export type { Metrics, Counter } from "./metrics";

@@ -11,42 +11,19 @@ import type {
   LogsWire,
   PrepullListWire,
   PrepullRequest,
-  PrepullStatus,
   PrepullWire,
   RollbackWire,
   SandboxStatus,
   SandboxWire,
   TemplateListWire,
-  TemplateSpec,
   TemplateVersionWire,
   TemplateWire,
   UpdateTemplateRequest,
   VersionListWire,
 } from "./schema";
 
-export type {
-  CreateSandboxRequest,
-  CreateTemplateRequest,
-  ExecRequest,
-  ExecResultWire,
-  ImportResultWire,
-  ImportStrategy,
-  LogsWire,
-  PrepullListWire,
-  PrepullRequest,
-  PrepullStatus,
-  PrepullWire,
-  RollbackWire,
-  SandboxStatus,
-  SandboxWire,
-  TemplateListWire,
-  TemplateSpec,
-  TemplateVersionWire,
-  TemplateWire,
-  UpdateTemplateRequest,
-  VersionListWire,
-};
-export type { FileSpec, NetworkSpec, ProbeSpec, ResourceSpec, SandboxOverrides } from "./schema";
+// Every wire type (request and response bodies as LiteBoxd defines them) is part of the contract.
+export type * from "./schema";
 
 /** A process in a running sandbox with live stdin/stdout/stderr; with tty it has a real PTY (stderr merged). */
 export interface InteractiveProcess {
