@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { parseCpuCores, parseMemoryMiB } from "../core/quantity";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import {
   AgentConfigSchema,
   entrypointCommand,
   loadAgentConfig,
+  parseAgentConfig,
   validateAgentConfig,
   writeAgentConfig,
   type AgentConfig,
@@ -79,6 +79,37 @@ describe("loading agent.yaml", () => {
   test("a missing file is an error naming it", async () => {
     const error = await loadAgentConfig(join(dir, "nope")).catch((e) => e);
     expect(error.message).toContain("nope");
+  });
+
+  test("an alias bomb is an AgentConfigError (YAML's alias limit), not a crash", () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [name, prev] of ["ba", "cb", "dc", "ed", "fe", "gf", "hg", "ih"]) lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(",")}]`);
+    const bomb = lines.join("\n");
+    for (const quote of [true, false]) {
+      let error: unknown;
+      try {
+        parseAgentConfig(bomb, "bomb.yaml", { quote });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(AgentConfigError);
+      expect((error as AgentConfigError).message).toStartWith("bomb.yaml: invalid YAML");
+    }
+  });
+
+  test("without quoting, messages name the file, the line and the field but no value", () => {
+    const error = (text: string) => {
+      try {
+        parseAgentConfig(text, "server.yaml", { quote: false });
+      } catch (e) {
+        return (e as AgentConfigError).message;
+      }
+      throw new Error("expected the config to be rejected");
+    };
+    expect(error("password: hunter2\n")).not.toContain("hunter2");
+    expect(error("password: hunter2\n")).toContain("server.yaml: password: must be");
+    expect(error('a: "hunter2\n  b: [hunter2\n')).toMatch(/^server\.yaml:\d+: invalid YAML \([A-Z_]+\)/);
+    expect(error('a: "hunter2\n  b: [hunter2\n')).not.toContain("hunter2");
   });
 });
 
@@ -168,13 +199,8 @@ describe("writing agent.yaml", () => {
 });
 
 describe("runtime helpers", () => {
-  test("entrypoints run with Bun or Python and limits convert to MiB and cores", () => {
+  test("entrypoints run with Bun or Python", () => {
     expect(entrypointCommand(valid())).toEqual(["bun", "run", "agent.ts"]);
     expect(entrypointCommand({ ...valid(), spec: { entrypoint: "agent.py" } })).toEqual(["python3", "-u", "agent.py"]);
-    // agent.yaml accepts a subset of Kubernetes quantities; the server converts them with the core's one parser.
-    expect(parseMemoryMiB("512Mi")).toBe(512);
-    expect(parseMemoryMiB("1Gi")).toBe(1024);
-    expect(parseCpuCores("1000m")).toBe(1);
-    expect(parseCpuCores("0.5")).toBe(0.5);
   });
 });

@@ -103,6 +103,17 @@ export class AgentConfigError extends Error {
     this.file = file;
     this.issues = issues;
   }
+
+  /** The file does not exist. */
+  static notFound(file: string): AgentConfigError {
+    return new AgentConfigError(file, [{ file, field: "", rule: "exists", message: `${file}: not found` }]);
+  }
+}
+
+export interface AgentConfigMessageOptions {
+  /** Messages may quote the file's values and YAML's own error text (default). Off for a file the caller did not
+   * send (a server reading its own disk): messages then name the file, the line and the field only. */
+  quote?: boolean;
 }
 
 function describeRule(error: ValueError): string {
@@ -115,7 +126,8 @@ function describeRule(error: ValueError): string {
 }
 
 /** All problems with value as an AgentConfig (empty when valid). */
-export function agentConfigIssues(value: unknown, file = "agent.yaml"): AgentConfigIssue[] {
+export function agentConfigIssues(value: unknown, file = "agent.yaml", options: AgentConfigMessageOptions = {}): AgentConfigIssue[] {
+  const quote = options.quote !== false;
   const issues: AgentConfigIssue[] = [];
   const seen = new Set<string>();
   for (const error of Value.Errors(AgentConfigSchema, value)) {
@@ -123,40 +135,49 @@ export function agentConfigIssues(value: unknown, file = "agent.yaml"): AgentCon
     if (seen.has(field)) continue; // one message per field: the first (most specific) rule
     seen.add(field);
     const ruleText = describeRule(error);
-    const shown = error.value === undefined ? "missing" : `got ${JSON.stringify(error.value)}`;
-    issues.push({ file, field, rule: ruleText, message: `${file}: ${field || "(document)"}: must be ${ruleText.replace(/^required$/, "present")} (${shown})` });
+    const shown = !quote ? "" : error.value === undefined ? " (missing)" : ` (got ${JSON.stringify(error.value)})`;
+    issues.push({ file, field, rule: ruleText, message: `${file}: ${field || "(document)"}: must be ${ruleText.replace(/^required$/, "present")}${shown}` });
   }
   return issues;
 }
 
 /** Returns the value typed as AgentConfig, or throws AgentConfigError listing every problem. */
-export function validateAgentConfig(value: unknown, file = "agent.yaml"): AgentConfig {
-  const issues = agentConfigIssues(value, file);
+export function validateAgentConfig(value: unknown, file = "agent.yaml", options: AgentConfigMessageOptions = {}): AgentConfig {
+  const issues = agentConfigIssues(value, file, options);
   if (issues.length > 0) throw new AgentConfigError(file, issues);
   return value as AgentConfig;
 }
 
-/** Parses YAML text into a validated AgentConfig; syntax errors name the file and line. */
-export function parseAgentConfig(text: string, file = "agent.yaml"): AgentConfig {
+/** Parses YAML text into a validated AgentConfig; syntax errors name the file and line. Only AgentConfigError is
+ * thrown, also for YAML that parses but cannot be turned into a value (an alias bomb past YAML's alias limit). */
+export function parseAgentConfig(text: string, file = "agent.yaml", options: AgentConfigMessageOptions = {}): AgentConfig {
+  const quote = options.quote !== false;
+  const yamlIssue = (line: number | undefined, what: string): AgentConfigIssue => ({
+    file,
+    field: "",
+    rule: "valid YAML",
+    message: `${file}${line ? `:${line}` : ""}: invalid YAML${what}`,
+  });
   const doc = YAML.parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new AgentConfigError(
       file,
-      doc.errors.map((e) => {
-        const line = e.linePos?.[0]?.line;
-        return { file, field: "", rule: "valid YAML", message: `${file}${line ? `:${line}` : ""}: invalid YAML: ${e.message.split("\n")[0]}` };
-      }),
+      doc.errors.map((e) => yamlIssue(e.linePos?.[0]?.line, quote ? `: ${e.message.split("\n")[0]}` : ` (${e.code})`)),
     );
   }
-  return validateAgentConfig(doc.toJS(), file);
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    throw new AgentConfigError(file, [yamlIssue(undefined, quote ? `: ${error instanceof Error ? error.message : String(error)}` : " (UNREADABLE)")]);
+  }
+  return validateAgentConfig(value, file, options);
 }
 
 /** Loads agent.yaml from a project directory, or the given file. */
 export async function loadAgentConfig(path: string): Promise<AgentConfig> {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, "agent.yaml") : path;
-  if (!existsSync(file)) {
-    throw new AgentConfigError(file, [{ file, field: "", rule: "exists", message: `${file}: not found` }]);
-  }
+  if (!existsSync(file)) throw AgentConfigError.notFound(file);
   return parseAgentConfig(await Bun.file(file).text(), file);
 }
 

@@ -1,22 +1,16 @@
 // The questions, answered through a real pseudo-terminal (test/support/terminal.ts).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Terminal } from "../test/support/terminal";
 import { loadAgentConfig } from "./agent-config";
-import { CREATE_AGENT, TempDirs, testEnv } from "./test-support";
+import { CREATE_AGENT, useWorkspace } from "./test-support";
 
-const temp = new TempDirs();
-let cwd: string;
 let terminal: Terminal;
+const { cwd, env } = useWorkspace({ beforeCleanup: () => terminal?.close() });
 
 beforeAll(() => {
-  cwd = temp.make();
-  terminal = new Terminal(cwd, testEnv(temp.make("create-agent-home-")));
-});
-afterAll(() => {
-  terminal.close();
-  temp.cleanup();
+  terminal = new Terminal(cwd, env);
 });
 
 describe("create-agent on a terminal", () => {

@@ -1,20 +1,12 @@
 // Scaffolds every template through the real bin, then runs what it generated: its tests, and the agent itself.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadAgentConfig } from "./agent-config";
 import { eventually } from "../test/support/eventually";
-import { createAgent, freePort, quietly, run, TempDirs, testEnv } from "./test-support";
+import { createAgent, freePort, quietly, run, useWorkspace } from "./test-support";
 
-const temp = new TempDirs();
-let cwd: string;
-let env: Record<string, string>;
-
-beforeAll(() => {
-  cwd = temp.make();
-  env = testEnv(temp.make("create-agent-home-"));
-});
-afterAll(() => temp.cleanup());
+const { cwd, env } = useWorkspace();
 
 function allFiles(dir: string, at = ""): string[] {
   return readdirSync(join(dir, at)).flatMap((name) => {

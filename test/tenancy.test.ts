@@ -9,7 +9,7 @@ import { createBunker, type Bunker } from "../core/app";
 import { offlineIndex, UV_CACHE } from "../plugins/env-fabric/test-support";
 import { eventually } from "./support/eventually";
 import type { TSchema } from "@sinclair/typebox";
-import { bodyFor, callAs, codeOf, differences, fillPath, paramsOf, routesOf, type Answer, type ParamRow, type Route } from "./support/tenancy";
+import { bodyFor, callAs, codeOf, differences, fillPath, paramsOf, routesOf, type Answer, type Filled, type ParamRow, type Route } from "./support/tenancy";
 
 const tmp = mkdtempSync(join(tmpdir(), "bunker-tenancy-"));
 const ECHO_AGENT = resolve(import.meta.dir, "../plugins/agent-runtime/examples/echo-agent");
@@ -19,10 +19,11 @@ const NAMES = { template: "alice-private-tpl", publicTemplate: "alice-public-tpl
 
 let bunker: Bunker;
 let base: string;
-let aliceKey: string;
-let bobKey: string;
-const alice = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => callAs(base, aliceKey, method, path, body, headers);
-const bob = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => callAs(base, bobKey, method, path, body, headers);
+type Caller = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Answer>;
+/** Requests as the holder of `key`. */
+const as = (key: string): Caller => (method, path, body, headers) => callAs(base, key, method, path, body, headers);
+let alice: Caller;
+let bob: Caller;
 
 /** alice's objects by kind, and why the kinds that are missing could not be made. */
 const objects: Record<string, string> = {};
@@ -33,26 +34,30 @@ const object = (kind: string) => () => {
 };
 
 // ---- the parameter table: (path prefix, parameter) → alice's object, or a plausible value that names nothing ----
+/** `param` under `prefix` names alice's object of this kind. */
+const owned = (prefix: string, param: string, kind: string): ParamRow => ({ prefix, param, value: object(kind), object: kind });
+/** `param` under `prefix` takes a value that names nobody's object (a port, a version number, a file of the docs). */
+const fixed = (prefix: string, param: string, value: string): ParamRow => ({ prefix, param, value: () => value });
 const PARAMS: ParamRow[] = [
-  { prefix: "/api/v1/sandboxes", param: "id", value: object("sandbox"), object: "sandbox" },
-  { prefix: "/api/v1/sandbox", param: "id", value: object("sandbox"), object: "sandbox" },
-  { prefix: "/api/v1/sandbox", param: "port", value: () => "8080" },
-  { prefix: "/api/v1/sandbox", param: "*", value: () => "index.html" },
-  { prefix: "/api/v1/templates", param: "name", value: object("template"), object: "template" },
-  { prefix: "/api/v1/templates", param: "version", value: () => "1" },
-  { prefix: "/api/v1/images/prepull", param: "id", value: object("prepull task"), object: "prepull task" },
-  { prefix: "/desktop/desktops", param: "id", value: object("desktop"), object: "desktop" },
-  { prefix: "/desktop/desktops", param: "streamId", value: object("desktop stream"), object: "desktop stream" },
-  { prefix: "/desktop/desktops", param: "windowId", value: () => "1" },
-  { prefix: "/desktop/streams", param: "streamId", value: object("desktop stream"), object: "desktop stream" },
-  { prefix: "/desktop/novnc", param: "*", value: () => "vnc.html" },
-  { prefix: "/envs", param: "workflow_id", value: object("env workflow"), object: "env" },
-  { prefix: "/envs", param: "node_id", value: object("env node"), object: "env" },
-  { prefix: "/v1/calc", param: "session_id", value: object("calc session"), object: "calc session" },
-  { prefix: "/agent-runtime/sessions", param: "id", value: object("agent session"), object: "agent session" },
-  { prefix: "/agent-runtime/templates", param: "id", value: object("agent template"), object: "agent template" },
-  { prefix: "/ssh/keys", param: "id", value: object("ssh key"), object: "ssh key" },
-  { prefix: "/docs/assets", param: "file", value: () => "swagger-ui.css" },
+  owned("/api/v1/sandboxes", "id", "sandbox"),
+  owned("/api/v1/sandbox", "id", "sandbox"),
+  fixed("/api/v1/sandbox", "port", "8080"),
+  fixed("/api/v1/sandbox", "*", "index.html"),
+  owned("/api/v1/templates", "name", "template"),
+  fixed("/api/v1/templates", "version", "1"),
+  owned("/api/v1/images/prepull", "id", "prepull task"),
+  owned("/desktop/desktops", "id", "desktop"),
+  owned("/desktop/desktops", "streamId", "desktop stream"),
+  fixed("/desktop/desktops", "windowId", "1"),
+  owned("/desktop/streams", "streamId", "desktop stream"),
+  fixed("/desktop/novnc", "*", "vnc.html"),
+  owned("/envs", "workflow_id", "env workflow"),
+  owned("/envs", "node_id", "env node"),
+  owned("/v1/calc", "session_id", "calc session"),
+  owned("/agent-runtime/sessions", "id", "agent session"),
+  owned("/agent-runtime/templates", "id", "agent template"),
+  owned("/ssh/keys", "id", "ssh key"),
+  fixed("/docs/assets", "file", "swagger-ui.css"),
 ];
 
 // Bodies and queries that pass validation, so the ownership check answers rather than the schema. Where bob's call
@@ -283,10 +288,13 @@ interface Call {
   group: "path" | "named" | "list";
 }
 const rankOf = (method: string) => ({ GET: 0, WS: 0, ALL: 0, POST: 1, PUT: 2, PATCH: 2, DELETE: 3 })[method] ?? 1;
-const refusedUnless = (statuses: number[]) => (a: Answer) =>
-  statuses.includes(a.status) ? undefined : `answered ${a.status} ${codeOf(a)} (expected ${statuses.join(" or ")})`.trim();
+/** What is wrong with an answer whose status is not one of `statuses`; undefined when it is one. */
+const unexpected = (a: Answer, statuses: number[]) =>
+  statuses.includes(a.status) ? undefined : `answered ${a.status} ${codeOf(a)} (expected ${statuses.join(" or ")})`;
+const refusedUnless = (statuses: number[]) => (a: Answer) => unexpected(a, statuses);
 const hides = (hidden: string[], statuses: number[]) => (a: Answer) => {
-  if (!statuses.includes(a.status)) return `answered ${a.status} ${codeOf(a)} (expected ${statuses.join(" or ")})`;
+  const problem = unexpected(a, statuses);
+  if (problem) return problem;
   const seen = hidden.filter((h) => a.text.includes(h));
   return seen.length ? `shows alice's ${seen.join(", ")}` : undefined;
 };
@@ -296,15 +304,12 @@ const plan = { controls: [] as Array<{ route: string; url: string }>, calls: [] 
 function planPathRoute(route: Route) {
   const id = `${route.method} ${route.path}`;
   if (paramsOf(route.path).length === 0) return;
-  const filled = (() => {
-    try {
-      return fillPath(route.path, PARAMS);
-    } catch (error) {
-      plan.cannotCall.push(`${id}: ${(error as Error).message}`);
-      return null;
-    }
-  })();
-  if (!filled) return;
+  let filled: Filled;
+  try {
+    filled = fillPath(route.path, PARAMS);
+  } catch (error) {
+    return void plan.cannotCall.push(`${id}: ${(error as Error).message}`);
+  }
   if (filled.kind === "missing") return void plan.unfillable.push(`${id}: no row in the parameter table for ${filled.params.join(", ")}`);
   if (filled.objects.length === 0) return void plan.namesNothing.push(id);
   const method = route.method === "GET" && UPGRADES.has(id) ? "WS" : route.method;
@@ -350,8 +355,7 @@ function planNamed(n: NamedRequest) {
   const judge = async (a: Answer) => {
     if (n.expect === "list") return hides(n.hidden!(), statuses!)(a);
     if (a.status >= 500) return `answered ${a.status} ${codeOf(a)}`;
-    if (statuses && !statuses.includes(a.status)) return `answered ${a.status} ${codeOf(a)} (expected ${statuses.join(" or ")})`;
-    return n.check?.(a);
+    return (statuses && unexpected(a, statuses)) || n.check?.(a);
   };
   const rank = n.expect === "list" ? 0 : n.expect === "refused" ? 1.5 : 4;
   plan.calls.push({ route: id, method: n.method, url: n.path, body: n.body?.(), headers: n.headers, rank, judge, group: n.expect === "list" ? "list" : "named" });
@@ -380,8 +384,8 @@ beforeAll(async () => {
   });
   await bunker.listen();
   base = bunker.baseUrl!;
-  aliceKey = (await bunker.keys.create("alice")).key;
-  bobKey = (await bunker.keys.create("bob")).key;
+  alice = as((await bunker.keys.create("alice")).key);
+  bob = as((await bunker.keys.create("bob")).key);
   await createAlicesObjects();
   before = await snapshot();
 

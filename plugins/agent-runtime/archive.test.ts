@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBwrapIsolation } from "../liteboxd/isolation";
 import { withUnpackedProject } from "./archive";
+import { paxRecord, tarStream, type TarEntry } from "./test-tar";
 
 const tmp = mkdtempSync(join(tmpdir(), "agent-archive-"));
 const uploadsDir = join(tmp, "uploads");
@@ -66,6 +67,18 @@ describe("unpacking an upload", () => {
   test("an upload over the compressed limit is a 413", async () => {
     const error = await withUnpackedProject(body(crypto.getRandomValues(new Uint8Array(64 * 1024))), { ...limits, maxBytes: 1024 }, async () => "x").catch((e) => e);
     expect(error.status).toBe(413);
+    expect(readdirSync(uploadsDir)).toEqual([]);
+  });
+
+  test("every decompressed byte counts: pax records no entry's size covers stop at the cap with a 413", async () => {
+    // 200 global pax records of 8,000 bytes: 1.6 MB of tar around two tiny files, against 64 KiB + 10 entries' headers.
+    const record = paxRecord("comment", "c".repeat(7980));
+    const comments = Array.from({ length: 200 }, (): TarEntry => ({ name: "GlobalHead", type: "g", body: record }));
+    const tar = tarStream([{ name: "agent.yaml", body: "name: x\n" }, ...comments, { name: "agent.ts", body: "\n" }]);
+    const small = { ...limits, maxExpandedBytes: 64 * 1024, maxEntries: 10 };
+    const error = await withUnpackedProject(body(Bun.gzipSync(new Uint8Array(tar))), small, async () => "unpacked").catch((e) => e);
+    expect(error.status).toBe(413);
+    expect(error.code).toBe("ARCHIVE_TOO_LARGE");
     expect(readdirSync(uploadsDir)).toEqual([]);
   });
 });

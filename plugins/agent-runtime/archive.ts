@@ -1,10 +1,10 @@
 // Uploaded agent projects (.tar.gz request bodies). The server never unpacks an upload itself: the body is gunzipped
 // and checked entry by entry here (tar-stream.ts: caps on compressed size, expanded size and entry count, names,
-// links), and the clean stream is unpacked by `tar` in an isolation sandbox, as the sandbox uid, into a fresh staging
+// links; every decompressed byte counts), and the clean stream is unpacked by `tar` in an isolation sandbox, as the sandbox uid, into a fresh staging
 // directory that is the sandbox's only writable mount. Whatever happens, the staging directory is removed.
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BunkerError, type IsolationService } from "bunker/core";
+import { BunkerError, forEachLine, type IsolationService } from "bunker/core";
 import { errors } from "./errors";
 import { TarSanitizer } from "./tar-stream";
 
@@ -16,11 +16,15 @@ export interface ArchiveLimits {
   /** Sum of the sizes of the archive's entries once unpacked. */
   maxExpandedBytes: number;
   maxEntries: number;
-  /** How long the unpacking may take. */
-  timeoutMs: number;
 }
 
 const SANDBOX_DIR = "/workspace";
+/** How long the unpacking may take. */
+const UNPACK_TIMEOUT_MS = 120_000;
+/** Decompressed bytes allowed per entry beyond its data: its header, and a pax or long-name header before it. */
+const HEADER_ALLOWANCE = 3 * 512;
+/** Lines of tar's error output quoted when it fails. */
+const TAIL_LINES = 5;
 
 /** Unpacks archive into a fresh staging directory, runs use(projectRoot) (a real path), then removes the directory. */
 export async function withUnpackedProject<T>(
@@ -57,10 +61,20 @@ async function unpack(archive: ReadableStream<Uint8Array>, staging: string, o: A
     stdin: "pipe",
     network: false,
     limits: { memoryMb: 256, pids: 16 },
-    timeoutMs: o.timeoutMs,
+    timeoutMs: UNPACK_TIMEOUT_MS,
   });
-  const output = Promise.all([new Response(tar.stdout).text(), new Response(tar.stderr).text()]);
+  const tail: string[] = [];
+  const output = Promise.all([
+    forEachLine(tar.stdout, () => undefined, { maxLineLength: 4096 }),
+    forEachLine(tar.stderr, (line) => {
+      if (line.trim() && tail.push(line) > TAIL_LINES) tail.shift();
+    }, { maxLineLength: 4096 }),
+  ]);
   const sanitizer = new TarSanitizer({ maxBytes: o.maxExpandedBytes, maxEntries: o.maxEntries });
+  // Every byte gunzip makes counts, headers and skipped data included: the entries' sizes alone leave out pax
+  // records and the like.
+  const maxPlain = o.maxExpandedBytes + o.maxEntries * HEADER_ALLOWANCE;
+  let plainBytes = 0;
   let sent = 0;
   const counted = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -75,6 +89,10 @@ async function unpack(archive: ReadableStream<Uint8Array>, staging: string, o: A
     const plain = archive.pipeThrough(counted).pipeThrough(gunzip);
     try {
       for await (const chunk of plain as unknown as AsyncIterable<Uint8Array>) {
+        plainBytes += chunk.byteLength;
+        if (plainBytes > maxPlain) {
+          throw errors.ARCHIVE_TOO_LARGE(`The archive expands to more than ${maxPlain} bytes of tar`, { limit: maxPlain });
+        }
         for (const piece of sanitizer.push(chunk)) stdin.write(piece);
         await stdin.flush();
         if (sanitizer.ended) break;
@@ -91,7 +109,7 @@ async function unpack(archive: ReadableStream<Uint8Array>, staging: string, o: A
     throw error;
   }
   const code = await tar.exited;
-  const [, stderr] = await output;
-  if (tar.timedOut) throw errors.INVALID_ARCHIVE(`Unpacking the archive took longer than ${o.timeoutMs / 1000} s`);
-  if (code !== 0) throw errors.INVALID_ARCHIVE(`Could not unpack the archive: ${stderr.trim().split("\n").slice(-5).join("\n")}`);
+  await output;
+  if (tar.timedOut) throw errors.INVALID_ARCHIVE(`Unpacking the archive took longer than ${UNPACK_TIMEOUT_MS / 1000} s`);
+  if (code !== 0) throw errors.INVALID_ARCHIVE(`Could not unpack the archive: ${tail.join("\n").trim()}`);
 }

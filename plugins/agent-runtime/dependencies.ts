@@ -1,7 +1,7 @@
 // An agent project's npm dependencies, installed at deploy time (the "building" phase) and shipped with its template
 // as one archive that the sandbox unpacks into /workspace/node_modules before the agent starts. The template stays
 // self-contained: no host path is shared with the sandbox, and a session never touches a registry.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { SANDBOX_BUN, SANDBOX_PATH, type IsolationService } from "bunker/core";
@@ -30,14 +30,23 @@ export interface DependencyBuildOptions {
 const PROVIDED = (name: string) => name === "bunker" || name.startsWith("@bunker/");
 const LOCAL_SPEC = /^(file:|link:|\.{0,2}\/)/;
 
-/** The dependencies to install: package.json's `dependencies` minus what the host provides. Local specs must stay
- * inside the project (an uploaded project must not pull server files into its sandbox); workspaces are refused.
- * The project is already read (no symlinks, everything inside it), so "inside" is a matter of names. Messages name
- * the dependency, never the file's text or a parser's quote of it. */
-export function projectDependencies(files: ProjectFile[]): Record<string, string> {
+/** What the install needs from package.json (read once). */
+export interface ProjectManifest {
+  name?: string;
+  /** "module" or "commonjs", as the project declares it. */
+  type?: string;
+  /** The dependencies to install: name → spec. */
+  dependencies: Record<string, string>;
+}
+
+/** package.json's name, type and the dependencies to install: its `dependencies` minus what the host provides. Local
+ * specs must stay inside the project (an uploaded project must not pull server files into its sandbox); workspaces
+ * are refused. The project is already read (no symlinks, everything inside it), so "inside" is a matter of names.
+ * Messages name the dependency, never the file's text or a parser's quote of it. */
+export function projectDependencies(files: ProjectFile[]): ProjectManifest {
   const manifest = files.find((f) => f.path === "package.json");
-  if (!manifest) return {};
-  let pkg: { dependencies?: Record<string, unknown> };
+  if (!manifest) return { dependencies: {} };
+  let pkg: { name?: unknown; type?: unknown; dependencies?: Record<string, unknown> };
   try {
     pkg = JSON.parse(new TextDecoder().decode(manifest.bytes));
   } catch {
@@ -58,7 +67,8 @@ export function projectDependencies(files: ProjectFile[]): Record<string, string
     }
     wanted[name] = spec;
   }
-  return wanted;
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return { name: text(pkg?.name), type: text(pkg?.type), dependencies: wanted };
 }
 
 /** Writes the project's files into dir (names are relative and checked: no "..", no symlinks). */
@@ -72,7 +82,7 @@ function stageFiles(files: ProjectFile[], dir: string): void {
 
 /** Installs the project's production dependencies (no lifecycle scripts) into a staged copy; null when it has none. */
 export async function buildDependencies(files: ProjectFile[], o: DependencyBuildOptions): Promise<DependencyBuild | null> {
-  const dependencies = projectDependencies(files);
+  const { name, type, dependencies } = projectDependencies(files);
   if (Object.keys(dependencies).length === 0) return null;
   const stage = mkdtempSync(join(o.workDir, "deps-"));
   try {
@@ -81,9 +91,8 @@ export async function buildDependencies(files: ProjectFile[], o: DependencyBuild
     // stage below, and the install never sees the server's home.
     const userNpmrc = join(homedir(), ".npmrc");
     if (!existsSync(join(stage, ".npmrc")) && existsSync(userNpmrc)) cpSync(userNpmrc, join(stage, ".npmrc"));
-    const pkg = JSON.parse(readFileSync(join(stage, "package.json"), "utf8"));
     // Only what will be installed: no scripts, no dev dependencies, and not the host-provided `bunker`.
-    writeFileSync(join(stage, "package.json"), JSON.stringify({ name: pkg.name ?? "agent", private: true, type: pkg.type, dependencies }));
+    writeFileSync(join(stage, "package.json"), JSON.stringify({ name: name ?? "agent", private: true, type, dependencies }));
     // In a sandbox, the server's Bun as the isolation service binds it (its host path is masked there).
     const argv = [o.isolation ? SANDBOX_BUN : process.execPath, "install", "--production", "--ignore-scripts", "--no-save", "--no-progress"];
     const env = { ...o.env, HOME: stage, BUN_INSTALL_CACHE_DIR: join(stage, ".bun-cache"), PATH: o.isolation ? SANDBOX_PATH : "/usr/local/bin:/usr/bin:/bin" };

@@ -3,6 +3,7 @@
 // the caller is the machine's own user) anywhere, as before. Paths are compared after realpath.
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
+import { AgentConfigError } from "bunker/agent-config";
 import type { Principal } from "bunker/core";
 import { errors } from "./errors";
 import { isInside } from "./project-files";
@@ -14,7 +15,7 @@ export interface ProjectSource {
 }
 
 /** The roots a user may deploy from: `{user}` in a configured root is replaced by the user id (one root per tenant). */
-export function deployRootsFor(roots: string[], userId: string): string[] {
+function deployRootsFor(roots: string[], userId: string): string[] {
   const safeUser = /^[A-Za-z0-9_.@-]+$/.test(userId) && userId !== "." && userId !== "..";
   return roots
     .filter((root) => safeUser || !root.includes("{user}"))
@@ -44,7 +45,10 @@ export function resolveDeployPath(caller: Principal | string, path: string, conf
     throw errors.PATH_NOT_ALLOWED(`path ${path} is outside the directories agents may be deployed from`, { deployRoots: configuredRoots });
   }
   const st = statSync(real, { throwIfNoEntry: false });
-  if (!st) throw errors.INVALID_AGENT_CONFIG(`${path}: not found`, { issues: [{ file: path, field: "", rule: "exists", message: `${path}: not found` }] });
+  if (!st) {
+    const missing = AgentConfigError.notFound(path);
+    throw errors.INVALID_AGENT_CONFIG(missing.message, { issues: missing.issues });
+  }
   if (st.isDirectory()) return { root: real, configName: "agent.yaml" };
   if (st.isFile()) return { root: dirname(real), configName: basename(real) };
   throw errors.PROJECT_FILE_REFUSED(`${path}: not a directory or a regular file`, { file: path, reason: "not a directory or a regular file" });

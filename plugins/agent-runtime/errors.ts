@@ -10,6 +10,8 @@ export const errors = defineErrors({
   /** A project file that is a symlink leaving the project, or not a regular file. */
   PROJECT_FILE_REFUSED: 400,
   INVALID_AGENT_CONFIG: 400,
+  /** agent.yaml over its cap (project-config.ts): refused before it is parsed. */
+  AGENT_CONFIG_TOO_LARGE: 413,
   TEMPLATE_TAKEN: 409,
   ARCHIVE_REQUIRED: 400,
   INVALID_ARCHIVE: 400,

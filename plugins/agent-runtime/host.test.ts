@@ -1,7 +1,7 @@
 // The host's own rules, through bunker.handle: deploy validation, ownership, not-found codes, and a clear 503
 // (plus a /health warning) while no sandbox backend is available.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
@@ -55,6 +55,41 @@ describe("deploy validation", () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain("agent.ts does not exist");
   });
+
+  test("an entrypoint in a folder that is never shipped (.venv) is a 400 naming it", async () => {
+    const dir = join(tmp, "venv-entry");
+    mkdirSync(join(dir, ".venv"), { recursive: true });
+    writeFileSync(join(dir, ".venv", "agent.py"), "print('never shipped')\n");
+    writeFileSync(join(dir, "agent.yaml"), "apiVersion: v1\nkind: Agent\nmetadata:\n  name: venv-entry\n  version: '1'\n  author: x@y.z\nspec:\n  entrypoint: .venv/agent.py\n");
+    const res = await call("POST", "/agents/deploy", { path: dir });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("INVALID_AGENT_CONFIG");
+    expect(body.error.message).toContain(".venv/agent.py");
+  });
+
+  test("an agent.yaml over 256 KiB is a 413 before it is parsed; a sparse 1 GiB one is refused without being read", async () => {
+    const dir = join(tmp, "big-yaml");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    writeFileSync(join(dir, "agent.yaml"), `apiVersion: v1\nkind: Agent\nmetadata:\n  name: big-yaml\n  version: '1'\n  author: x@y.z\nspec:\n  entrypoint: agent.ts\n${"# padding\n".repeat(30_000)}`);
+    const big = await call("POST", "/agents/deploy", { path: dir });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe("AGENT_CONFIG_TOO_LARGE");
+    truncateSync(join(dir, "agent.yaml"), 1024 ** 3);
+    const sparse = await call("POST", "/agents/deploy", { path: dir });
+    expect(sparse.status).toBe(413);
+  });
+
+  test("template ids over 128 characters and paths over 4096 are refused by validation (400)", async () => {
+    const dir = join(tmp, "ids");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    const code = async (res: Response) => `${res.status} ${((await res.json()) as { error: { code: string } }).error.code}`;
+    expect(await code(await call("POST", "/agents/deploy", { path: dir, template_id: "t".repeat(129) }))).toBe("400 VALIDATION_FAILED");
+    expect(await code(await call("POST", "/agents/deploy", { path: `/${"p".repeat(4096)}` }))).toBe("400 VALIDATION_FAILED");
+    expect(await code(await call("POST", "/sessions", { template_id: "t".repeat(129) }))).toBe("400 VALIDATION_FAILED");
+    const upload = await bunker.handle(new Request(`http://localhost/agent-runtime/agents/deploy/archive?template_id=${"t".repeat(129)}`, { method: "POST", body: "x" }));
+    expect(await code(upload)).toBe("400 VALIDATION_FAILED");
+  });
 });
 
 describe("binary files", () => {
@@ -96,6 +131,23 @@ describe("archive uploads", () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { details: { issues: { field: string; rule: string }[] } } };
     expect(body.error.details.issues[0]).toMatchObject({ field: "metadata.author", rule: "an email address" });
+  });
+
+  test("an uploaded agent.yaml that is an alias bomb is a 400 INVALID_AGENT_CONFIG, not a 500", async () => {
+    const dir = join(tmp, "bomb-src", "bomb-agent");
+    cpSync(join(import.meta.dir, "examples", "echo-agent"), dir, { recursive: true });
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [name, prev] of ["ba", "cb", "dc", "ed", "fe", "gf", "hg", "ih"]) lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(",")}]`);
+    writeFileSync(join(dir, "agent.yaml"), `${lines.join("\n")}\n`);
+    const archive = join(tmp, "bomb.tar.gz");
+    expect(Bun.spawnSync(["tar", "-czf", archive, "-C", join(tmp, "bomb-src"), "bomb-agent"]).exitCode).toBe(0);
+    const res = await bunker.handle(
+      new Request("http://localhost/agent-runtime/agents/deploy/archive", { method: "POST", body: Bun.file(archive), headers: { "content-type": "application/gzip" } }),
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("INVALID_AGENT_CONFIG");
+    expect(body.error.message).toContain("invalid YAML");
   });
 
   test("a body that is not a gzip archive is a 400", async () => {

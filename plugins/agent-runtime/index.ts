@@ -109,11 +109,11 @@ export default definePlugin({
         workDir: join(ctx.dataDir, "builds"),
         maxBytes: ctx.config.maxDependenciesMb * 1024 * 1024,
         timeoutMs: ctx.config.dependencyInstallTimeoutSeconds * 1000,
-        isolation: () => {
-          const isolation = ctx.services.get("isolation");
-          return isolation?.status().available ? isolation : undefined;
-        },
         env: registrySettings(process.env),
+      },
+      isolation: () => {
+        const isolation = ctx.services.get("isolation");
+        return isolation?.status().available ? isolation : undefined;
       },
     });
     ctx.services.provide("agent-runtime.host", host);

@@ -22,6 +22,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { errors } from "./errors";
+import { SKIPPED } from "./skipped";
 
 export interface ProjectFile {
   /** Relative to the project root, "/"-separated. */
@@ -29,8 +30,12 @@ export interface ProjectFile {
   bytes: Uint8Array;
 }
 
-/** Never part of a template: installed or generated, or Bunker's own (.bunker holds the dependency archive). */
-export const SKIPPED = new Set(["node_modules", ".git", ".venv", "__pycache__", ".bunker"]);
+const skipped = new Set(SKIPPED);
+
+/** Takes each file's size before the file is read (and memory for it allocated); throws to refuse it. */
+export interface ByteBudget {
+  take(bytes: number): void;
+}
 
 export interface ProjectLimits {
   maxBytes: number;
@@ -61,12 +66,18 @@ export function resolveInside(root: string, rel: string): string | undefined {
   return real;
 }
 
-/** Reads one regular file of the project (rel relative to root); undefined when it does not exist. */
-export function readProjectFile(root: string, rel: string, budget?: { take(bytes: number): void }): Uint8Array | undefined {
+/** Reads one regular file of the project (rel relative to root) within budget; undefined when it does not exist. */
+export function readProjectFile(root: string, rel: string, budget: ByteBudget): Uint8Array | undefined {
   const real = resolveInside(root, rel);
   if (!real) return undefined;
   // Refused before the open: opening a device can act on it.
   if (!lstatSync(real).isFile()) throw refused(rel, "not a regular file");
+  return readRegularFile(root, rel, real, budget);
+}
+
+/** Reads rel, whose real path inside root (resolveInside) is real, found a regular file a moment ago: the checks
+ * that matter are made again on the open descriptor. */
+function readRegularFile(root: string, rel: string, real: string, budget: ByteBudget): Uint8Array {
   let fd: number;
   try {
     fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -78,7 +89,7 @@ export function readProjectFile(root: string, rel: string, budget?: { take(bytes
     const st = fstatSync(fd);
     if (!st.isFile()) throw refused(rel, "not a regular file");
     if (!isInside(root, openedPath(fd))) throw refused(rel, "a symbolic link that leaves the project");
-    budget?.take(st.size);
+    budget.take(st.size);
     const bytes = new Uint8Array(st.size);
     let offset = 0;
     while (offset < bytes.byteLength) {
@@ -92,7 +103,8 @@ export function readProjectFile(root: string, rel: string, budget?: { take(bytes
   }
 }
 
-/** Every file of the project but SKIPPED folders, each read with readProjectFile's checks, within the limits. */
+/** Every file of the project but SKIPPED folders, each resolved once and read with readProjectFile's checks, within
+ * the limits. */
 export function readProject(root: string, limits: ProjectLimits): ProjectFile[] {
   const files: ProjectFile[] = [];
   let bytes = 0;
@@ -107,15 +119,17 @@ export function readProject(root: string, limits: ProjectLimits): ProjectFile[] 
     if (visited.has(real)) return;
     visited.add(real);
     for (const name of readdirSync(real).sort()) {
-      if (SKIPPED.has(name)) continue;
+      if (skipped.has(name)) continue;
       const childRel = rel ? `${rel}/${name}` : name;
       const target = resolveInside(root, childRel);
       if (!target) continue; // vanished, or a dangling symlink
       const st = statSync(target);
       if (st.isDirectory()) walk(target, childRel);
       else {
+        // Refused before the open: opening a device can act on it.
+        if (!st.isFile()) throw refused(childRel, "not a regular file");
         if (files.length >= limits.maxFiles) throw errors.PROJECT_TOO_LARGE(`The agent project has more than ${limits.maxFiles} files`, { limit: limits.maxFiles });
-        files.push({ path: childRel, bytes: readProjectFile(root, childRel, budget)! });
+        files.push({ path: childRel, bytes: readRegularFile(root, childRel, target, budget) });
       }
     }
   };

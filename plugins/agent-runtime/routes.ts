@@ -5,10 +5,11 @@ import {
   DeployBodySchema,
   ListTemplatesQuerySchema,
   RefreshBodySchema,
+  TemplateIdSchema,
 } from "./schema";
 import type { AgentHost } from "./contract";
 
-const idParams = t.Object({ id: t.String({ minLength: 1, maxLength: 128 }) });
+const idParams = t.Object({ id: TemplateIdSchema });
 
 export function agentRoutes(host: AgentHost) {
   const owner = (request: Request) => principalOf(request).userId;
@@ -23,7 +24,7 @@ export function agentRoutes(host: AgentHost) {
         set.status = 201;
         return result;
       }, {
-        query: t.Object({ template_id: t.Optional(t.String({ minLength: 1 })) }),
+        query: t.Object({ template_id: t.Optional(TemplateIdSchema) }),
         parse: "none",
         detail: { summary: "Deploy an uploaded agent project (.tar.gz body)" },
       })

@@ -2,6 +2,9 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { AgentConfigSchema, AgentStatusSchema } from "bunker/agent-config";
 
+/** A template's (or a session's) id wherever a caller names one: a body, a query, a path. */
+export const TemplateIdSchema = Type.String({ minLength: 1, maxLength: 128 });
+
 export const SessionStatus = Type.Union([
   Type.Literal("active"),
   Type.Literal("paused"),
@@ -48,9 +51,9 @@ export type AgentTemplate = Static<typeof TemplateSchema>;
 
 export const DeployBodySchema = Type.Object({
   /** A directory on the server holding agent.yaml. */
-  path: Type.String({ minLength: 1 }),
+  path: Type.String({ minLength: 1, maxLength: 4096 }),
   /** Template name for a redeploy to version (default: metadata.name). */
-  template_id: Type.Optional(Type.String({ minLength: 1 })),
+  template_id: Type.Optional(TemplateIdSchema),
 });
 
 export const DeployResultSchema = Type.Object({
@@ -61,7 +64,7 @@ export const DeployResultSchema = Type.Object({
 export type DeployResult = Static<typeof DeployResultSchema>;
 
 export const CreateSessionBodySchema = Type.Object({
-  template_id: Type.String({ minLength: 1 }),
+  template_id: TemplateIdSchema,
   timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
   env_vars: Type.Optional(Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String())),
 });

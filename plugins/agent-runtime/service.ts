@@ -1,15 +1,16 @@
 // The agent host's rules: deploys (agent project → template version), sessions (one sandbox each, ready when
 // /ping answers), invocations proxied to the agent through the sandbox gateway without buffering.
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { posix } from "node:path";
 import { BunkerError, parseCpuCores, parseMemoryMiB, type IsolationService, type Logger, type Principal } from "bunker/core";
 import { withUnpackedProject, type ArchiveLimits } from "./archive";
 import { errors } from "./errors";
 import { buildDependencies, type DependencyBuildOptions } from "./dependencies";
 import { entrypointCommand, type AgentConfig, type AgentStatus } from "bunker/agent-config";
 import { resolveDeployPath, type ProjectSource } from "./deploy-path";
-import { loadProjectConfig, writeProjectStatus } from "./project-config";
-import { readProject, resolveInside, type ProjectLimits } from "./project-files";
+import { configFileName, loadProjectConfig, writeProjectStatus, type ProjectConfig } from "./project-config";
+import { readProject, type ProjectFile, type ProjectLimits } from "./project-files";
+import { SKIPPED } from "./skipped";
 import { AGENT_PORT, type AgentSandboxBackend } from "./drivers/backend";
 import { boundedBody, FORWARDED, MAX_INVOCATION_BYTES, passThrough, RETURNED, SMALL_BODY_BYTES } from "./proxy";
 import { BUNKER_SESSION_HEADER, REQUEST_ID_HEADER, SESSION_HEADER } from "./runtime/context";
@@ -29,13 +30,15 @@ export interface AgentHostOptions {
   /** An active session without an invocation for this long reads as "inactive" (until its next one). */
   inactiveAfterSeconds: number;
   /** Uploaded projects: where they are unpacked (in a sandbox) and the caps checked while they stream. */
-  archives: Omit<ArchiveLimits, "timeoutMs"> & { timeoutMs?: number };
+  archives: ArchiveLimits;
   /** The most a project may hold (files read from disk, SKIPPED folders aside). */
   project: ProjectLimits;
   /** Real paths path-deploys must lie under (`{user}` is the caller's user id). Empty: path deploys only in open mode. */
   deployRoots: string[];
   /** How a project's npm dependencies are installed at deploy time. */
-  dependencies: Omit<DependencyBuildOptions, "isolation"> & { isolation: () => IsolationService | undefined };
+  dependencies: Omit<DependencyBuildOptions, "isolation">;
+  /** The sandbox uploads are unpacked and dependencies installed in, when available (resolved at use time). */
+  isolation: () => IsolationService | undefined;
 }
 
 const now = () => new Date().toISOString();
@@ -121,24 +124,46 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
 
   /** An uploaded .tar.gz project, unpacked in a sandbox into a staging directory that is removed afterwards. */
   async function deployArchive(owner: string, archive: ReadableStream<Uint8Array> | null, templateId?: string): Promise<DeployResult> {
-    const limits = { timeoutMs: 120_000, ...opts.archives, isolation: opts.dependencies.isolation() };
+    const limits = { ...opts.archives, isolation: opts.isolation() };
     return withUnpackedProject(archive, limits, (root) => deploy(owner, { root, configName: "agent.yaml" }, { templateId, uploaded: true }));
   }
 
   /** The status into the project's agent.yaml (path deploys only); a read-only project keeps it in the database. */
-  function recordInProject(source: ProjectSource, config: AgentConfig, status: AgentStatus): void {
+  function recordInProject(source: ProjectSource, loaded: ProjectConfig, status: AgentStatus): void {
     try {
-      if (!writeProjectStatus(source, config, status)) log.debug("agent.yaml not updated: not a regular file", { root: source.root });
+      if (!writeProjectStatus(source, loaded, status)) log.debug("agent.yaml not updated: not a regular file", { root: source.root });
     } catch (error) {
       log.debug("agent.yaml not updated", { error: String(error) });
     }
   }
 
+  /** The entrypoint must be one of the files shipped (not only somewhere on disk, e.g. in a skipped .venv). */
+  function checkEntrypoint(files: ProjectFile[], config: AgentConfig, file: string): void {
+    const entrypoint = config.spec.entrypoint;
+    const shipped = posix.normalize(entrypoint);
+    if (files.some((f) => f.path === shipped)) return;
+    const folder = shipped.split("/").slice(0, -1).find((part) => SKIPPED.includes(part));
+    throw errors.INVALID_AGENT_CONFIG(
+      folder
+        ? `${file}: spec.entrypoint: ${entrypoint} is inside ${folder}, which is never shipped with an agent project (${SKIPPED.join(", ")})`
+        : `${file}: spec.entrypoint: ${entrypoint} does not exist in the project`,
+    );
+  }
+
   async function deploy(owner: string, source: ProjectSource, how: { templateId?: string; uploaded: boolean }): Promise<DeployResult> {
-    const config = loadProjectConfig(source, how.uploaded);
-    if (!resolveInside(source.root, config.spec.entrypoint)) {
-      throw errors.INVALID_AGENT_CONFIG(`${how.uploaded ? source.configName : join(source.root, source.configName)}: spec.entrypoint: ${config.spec.entrypoint} does not exist in the project`);
+    // Read once, within the project's limits: agent.yaml, the entrypoint and everything shipped come from this. A
+    // project that cannot be read (too large, a link out) still fails as a build of its agent.yaml (read alone then),
+    // recorded with its status, as long as that agent.yaml is valid.
+    let files: ProjectFile[] | undefined;
+    let unreadable: unknown;
+    try {
+      files = readProject(source.root, opts.project);
+    } catch (error) {
+      unreadable = error;
     }
+    const loaded = loadProjectConfig(source, files ?? [], how.uploaded);
+    const { config } = loaded;
+    if (files) checkEntrypoint(files, config, configFileName(source, how.uploaded));
     const templateId = how.templateId ?? config.metadata.name;
     const existing = await store.getTemplate(templateId);
     if (existing && existing.owner !== owner) throw errors.TEMPLATE_TAKEN(`Template ${templateId} belongs to another user`, { template_id: templateId });
@@ -171,10 +196,10 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
     await record({}, building);
     let final: AgentStatus;
     try {
+      if (!files) throw unreadable;
       const runtime = config.spec.runtime ?? {};
-      const files = readProject(source.root, opts.project);
       mkdirSync(opts.dependencies.workDir, { recursive: true });
-      const dependencies = await buildDependencies(files, { ...opts.dependencies, isolation: opts.dependencies.isolation() });
+      const dependencies = await buildDependencies(files, { ...opts.dependencies, isolation: opts.isolation() });
       const agentConfig = { ...config, status: { ...building, phase: "deployed" as const, template_id: templateId, last_deployed: now() } };
       const built = await backend().createTemplate(owner, {
         name: templateId,
@@ -203,7 +228,7 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
       throw errors.DEPLOY_FAILED(`Deploying ${templateId} failed: ${message}`, { status: final });
     }
     // The seed's CLI keeps status in agent.yaml: a path deploy writes it there; an upload's CLI writes its own copy.
-    if (!how.uploaded) recordInProject(source, config, final);
+    if (!how.uploaded) recordInProject(source, loaded, final);
     return { status: final, agent: row.config, template: templateView(row) };
   }
 
@@ -369,7 +394,7 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
     return stale.length;
   }
 
-  const host = {
+  return {
     deploy: deployPath,
     deployArchive,
     listTemplates,
@@ -387,6 +412,5 @@ export function createAgentHost(opts: AgentHostOptions): AgentHostLifecycle {
     ping: (owner: string, id: string, request: Request) => forward(owner, id, "/ping", request),
     invokeTemplate,
     reap,
-  } satisfies AgentHostLifecycle;
-  return host;
+  };
 }

@@ -2,9 +2,12 @@
 // unpacks it (in a sandbox). Only regular files, directories, and links that stay inside the project pass; names are
 // relative without "..", the expanded size and the entry count are capped before a byte of an entry is passed on.
 // Long names (pax `path`/`linkpath`, GNU 'L'/'K') are read, so the name checked is the name tar would use.
+// What is remembered per entry is bounded too: names and link targets are short (MAX_NAME_BYTES, MAX_COMPONENTS,
+// MAX_COMPONENT_BYTES), and the names kept to check later entries count against MAX_HELD_BYTES.
+import { quoted } from "bunker/core";
 import { errors } from "./errors";
 
-export interface TarLimits {
+interface TarLimits {
   /** Sum of the entries' sizes. */
   maxBytes: number;
   /** Files, directories and links. */
@@ -13,7 +16,16 @@ export interface TarLimits {
 
 const BLOCK = 512;
 /** Largest pax or GNU long-name record kept in memory. */
-const MAX_META_BYTES = 64 * 1024;
+const MAX_META_BYTES = 8 * 1024;
+/** Longest entry name or link target (Linux's PATH_MAX). */
+const MAX_NAME_BYTES = 4096;
+/** Most "/"-separated components of a name or link target. */
+const MAX_COMPONENTS = 64;
+/** Longest component of a name or link target (Linux's NAME_MAX). */
+const MAX_COMPONENT_BYTES = 255;
+/** Most bytes of names remembered (files, symlinks, paths symlink targets pass through) for the checks of later
+ * entries. */
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
 const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -24,7 +36,9 @@ type Mode =
   | { kind: "meta"; type: string; size: number; remaining: number; parts: Uint8Array[] }
   | { kind: "end" };
 
-const invalid = (message: string, entry?: string) => errors.INVALID_ARCHIVE(message, entry === undefined ? undefined : { entry });
+/** A 400 naming the entry (cut short: a name may be up to MAX_META_BYTES long before it is refused). */
+const invalid = (message: string, entry?: string) => errors.INVALID_ARCHIVE(message, entry === undefined ? undefined : { entry: quoted(entry) });
+const byteLength = (s: string) => Buffer.byteLength(s);
 
 export class TarSanitizer {
   private pending: Uint8Array = new Uint8Array(0);
@@ -33,6 +47,8 @@ export class TarSanitizer {
   private next: { path?: string; linkpath?: string; size?: number } = {};
   private entries = 0;
   private bytes = 0;
+  /** Bytes of the names in files, symlinks and traversed. */
+  private held = 0;
   private readonly files = new Set<string>();
   private readonly symlinks = new Set<string>();
   /** Paths that symlink targets pass through: none may become a symlink later (a chain could lead out). */
@@ -109,54 +125,62 @@ export class TarSanitizer {
       return [];
     }
     const name = safeName(rawName);
-    this.count(name, type === "0" || type === "7" ? size : 0);
+    const regular = type === "0" || type === "7";
+    if (size !== 0 && (type === "1" || type === "2" || type === "5")) {
+      throw invalid(`${quoted(name)}: a ${type === "5" ? "directory" : "link"} entry with ${size} bytes of data`, name);
+    }
+    this.count(name, regular ? size : 0);
     this.checkNotUnderSymlink(name);
-    if (this.symlinks.has(name)) throw invalid(`${name}: appears again after a symbolic link of that name`, name);
+    if (this.symlinks.has(name)) throw invalid(`${quoted(name)}: appears again after a symbolic link of that name`, name);
     const mode = number(h, 100, 8);
     switch (type) {
       case "0":
       case "7":
         if (!name) throw invalid("An archive entry has an empty name", rawName);
-        this.files.add(name);
+        this.remember(this.files, name);
         this.mode = size > 0 ? { kind: "data", remaining: padded(size), forward: true } : { kind: "header" };
         return entryHeader({ name, type: "0", size, mode: mode & 0o111 ? 0o755 : 0o644, mtime });
       case "5":
-        this.skipData(size);
         return name ? entryHeader({ name, type: "5", size: 0, mode: 0o755, mtime }) : [];
       case "2":
         this.checkSymlink(name, rawLink);
-        this.skipData(size);
         return entryHeader({ name, type: "2", size: 0, mode: 0o777, mtime, link: rawLink });
       case "1": {
-        const target = safeName(rawLink);
-        if (!this.files.has(target)) throw invalid(`${name}: a hard link to ${rawLink}, which is not a file earlier in the archive`, name);
-        this.skipData(size);
+        const target = safeName(rawLink, name);
+        if (!this.files.has(target)) throw invalid(`${quoted(name)}: a hard link to ${quoted(rawLink)}, which is not a file earlier in the archive`, name);
         return entryHeader({ name, type: "1", size: 0, mode: 0o644, mtime, link: target });
       }
       default:
-        throw invalid(`${name}: entries of tar type '${type}' (devices, fifos, sparse files and the like) are not allowed`, name);
+        throw invalid(`${quoted(name)}: entries of tar type '${type}' (devices, fifos, sparse files and the like) are not allowed`, name);
     }
   }
 
-  private skipData(size: number) {
-    this.mode = size > 0 ? { kind: "data", remaining: padded(size), forward: false } : { kind: "header" };
+  /** Adds name to one of the sets, within MAX_HELD_BYTES. */
+  private remember(set: Set<string>, name: string) {
+    if (set.has(name)) return;
+    this.held += byteLength(name);
+    if (this.held > MAX_HELD_BYTES) {
+      throw errors.ARCHIVE_TOO_LARGE(`The archive's entry names add up to more than ${MAX_HELD_BYTES} bytes`, { limit: MAX_HELD_BYTES, entry: quoted(name) });
+    }
+    set.add(name);
   }
 
   private count(name: string, size: number) {
     this.entries += 1;
     this.bytes += size;
     if (this.entries > this.limits.maxEntries) {
-      throw errors.ARCHIVE_TOO_LARGE(`The archive has more than ${this.limits.maxEntries} entries`, { limit: this.limits.maxEntries, entry: name });
+      throw errors.ARCHIVE_TOO_LARGE(`The archive has more than ${this.limits.maxEntries} entries`, { limit: this.limits.maxEntries, entry: quoted(name) });
     }
     if (this.bytes > this.limits.maxBytes) {
-      throw errors.ARCHIVE_TOO_LARGE(`The archive expands to more than ${this.limits.maxBytes} bytes`, { limit: this.limits.maxBytes, entry: name });
+      throw errors.ARCHIVE_TOO_LARGE(`The archive expands to more than ${this.limits.maxBytes} bytes`, { limit: this.limits.maxBytes, entry: quoted(name) });
     }
   }
 
   private checkNotUnderSymlink(name: string) {
-    const parts = name.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      if (this.symlinks.has(parts.slice(0, i).join("/"))) throw invalid(`${name}: lies under the symbolic link ${parts.slice(0, i).join("/")}`, name);
+    if (this.symlinks.size === 0) return;
+    for (let slash = name.indexOf("/"); slash !== -1; slash = name.indexOf("/", slash + 1)) {
+      const folder = name.slice(0, slash);
+      if (this.symlinks.has(folder)) throw invalid(`${quoted(name)}: lies under the symbolic link ${quoted(folder)}`, name);
     }
   }
 
@@ -164,21 +188,25 @@ export class TarSanitizer {
    * another symlink of the archive; and no earlier target may pass through this one. */
   private checkSymlink(name: string, target: string) {
     if (!name) throw invalid("An archive entry has an empty name");
-    const outside = () => invalid(`${name}: a symbolic link to ${target}, outside the project`, name);
+    const outside = () => invalid(`${quoted(name)}: a symbolic link to ${quoted(target)}, outside the project`, name);
     if (!target || target.startsWith("/") || target.includes("\0")) throw outside();
-    if (this.traversed.has(name)) throw invalid(`${name}: a symbolic link where another link's target passes`, name);
-    const stack = name.split("/").slice(0, -1);
+    checkShape(target, "link target", name);
+    if (this.traversed.has(name)) throw invalid(`${quoted(name)}: a symbolic link where another link's target passes`, name);
+    // The paths the target passes through, each built from the one before (not re-joined per component).
+    const through: string[] = [];
+    for (let slash = name.indexOf("/"); slash !== -1; slash = name.indexOf("/", slash + 1)) through.push(name.slice(0, slash));
     for (const part of target.split("/")) {
       if (part === "" || part === ".") continue;
       if (part === "..") {
-        if (stack.length === 0) throw outside();
-        stack.pop();
-      } else stack.push(part);
-      const through = stack.join("/");
-      if (this.symlinks.has(through)) throw invalid(`${name}: a symbolic link to another symbolic link (${through})`, name);
-      this.traversed.add(through);
+        if (through.length === 0) throw outside();
+        through.pop();
+      } else through.push(through.length === 0 ? part : `${through[through.length - 1]}/${part}`);
+      const path = through[through.length - 1];
+      if (path === undefined) continue; // the project's root
+      if (this.symlinks.has(path)) throw invalid(`${quoted(name)}: a symbolic link to another symbolic link (${quoted(path)})`, name);
+      this.remember(this.traversed, path);
     }
-    this.symlinks.add(name);
+    this.remember(this.symlinks, name);
     this.files.delete(name); // a hard link to this name would now be a link to the symlink
   }
 
@@ -190,12 +218,27 @@ export class TarSanitizer {
   }
 }
 
-/** A relative name with no "." segments; refuses absolute names and "..". "" is the archive's root. */
-function safeName(raw: string): string {
-  if (raw.includes("\0")) throw invalid("An archive entry's name contains a NUL byte");
-  if (raw.startsWith("/")) throw invalid(`${raw}: absolute paths are not allowed in an archive`, raw);
+/** Refuses a name or link target over MAX_NAME_BYTES, with more than MAX_COMPONENTS components or a component over
+ * MAX_COMPONENT_BYTES. */
+function checkShape(raw: string, what: string, entry: string): void {
+  const bytes = byteLength(raw);
+  if (bytes > MAX_NAME_BYTES) throw invalid(`${quoted(entry)}: a ${what} of ${bytes} bytes (at most ${MAX_NAME_BYTES})`, entry);
   const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw invalid(`${raw}: ".." is not allowed in an archive entry's name`, raw);
+  if (parts.length > MAX_COMPONENTS) throw invalid(`${quoted(entry)}: a ${what} of ${parts.length} components (at most ${MAX_COMPONENTS})`, entry);
+  if (parts.some((p) => byteLength(p) > MAX_COMPONENT_BYTES)) {
+    throw invalid(`${quoted(entry)}: a ${what} with a component over ${MAX_COMPONENT_BYTES} bytes`, entry);
+  }
+}
+
+/** A relative name with no "." segments; refuses absolute names, "..", and names checkShape refuses. "" is the
+ * archive's root. entry: the entry it belongs to (a hard link's target is checked as the link's). */
+function safeName(raw: string, entry = raw): string {
+  const what = entry === raw ? "name" : "link target";
+  if (raw.includes("\0")) throw invalid(`An archive entry's ${what} contains a NUL byte`);
+  if (raw.startsWith("/")) throw invalid(`${quoted(raw)}: absolute paths are not allowed in an archive`, entry);
+  checkShape(raw, what, entry);
+  const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw invalid(`${quoted(raw)}: ".." is not allowed in an archive entry's name`, entry);
   return parts.join("/");
 }
 

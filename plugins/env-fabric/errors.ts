@@ -3,8 +3,6 @@
 import { defineErrors } from "bunker/core";
 
 export const errors = defineErrors({
-  /** A query or body whose parts do not fit together (the schema checks each part alone). */
-  VALIDATION_FAILED: 400,
   INVALID_ID: 400,
   INVALID_PACKAGES: 400,
   INVALID_PYTHON_VERSION: 400,
@@ -20,5 +18,3 @@ export const errors = defineErrors({
   UV_EXECUTION_ERROR: 500,
   EXECUTION_TIMEOUT: 504,
 });
-
-export type EnvErrorCode = keyof typeof errors.table;

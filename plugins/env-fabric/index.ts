@@ -59,8 +59,13 @@ export default definePlugin({
     mkdirSync(basePath, { recursive: true });
     mkdirSync(cacheDir, { recursive: true });
     // Envs made before envs had owners move under the open-mode user's folder (see README "Owners").
-    const moved = migrateLegacyLayout(basePath);
+    const { moved, skipped } = migrateLegacyLayout(basePath);
     if (moved.length) ctx.log.info("moved envs of the layout without owners to the local user's folder", { workflows: moved });
+    if (skipped.length) {
+      ctx.log.warn("left workflows of the layout without owners where they are: the local user's folder has workflows of the same names", {
+        workflows: skipped, base: basePath,
+      });
+    }
     if (statSync(basePath).dev !== statSync(cacheDir).dev) {
       ctx.healthWarning(
         "cache",

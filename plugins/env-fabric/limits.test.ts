@@ -48,6 +48,18 @@ describe("package specs uv cannot take", () => {
     expect(added.body.error).toMatchObject({ code: "INVALID_PACKAGES", details: { packages: [spec] } });
   });
 
+  test("specs built to make the requirement grammar backtrack are refused at once, many in one request", async () => {
+    // Long blank runs where the grammar allows blanks: each took seconds to refuse (a ReDoS), now milliseconds.
+    const adversarial = [
+      `a${" ".repeat(165)}==1${" ".repeat(330)}!`,
+      `a==1${" ".repeat(115)};${" ".repeat(115)}python_version${" ".repeat(230)}!`,
+    ];
+    const packages = Array.from({ length: 20 }, (_, i) => adversarial[i % adversarial.length]!);
+    const res = await tb.call("POST", "/envs/wf/limits/deps", { packages });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("INVALID_PACKAGES");
+  }, 5000);
+
   test("the same requirement with its marker and no option installs", async () => {
     const res = await tb.call("POST", "/envs/wf/limits/deps", { packages: ['bunkerdemo-a==1.0 ; python_version>"0"'] });
     expect(res.status).toBe(200);

@@ -1,5 +1,5 @@
 // HTTP only: parse the TRD's requests, call the service, shape the response (or an SSE stream when asked).
-import { canAccess, Elysia, principalOf } from "bunker/core";
+import { Elysia, ownerScope, principalOf, quoted, validationFailed } from "bunker/core";
 import { envKey } from "./drivers/envfs";
 import type { ProgressFn } from "./drivers/uv";
 import { errors } from "./errors";
@@ -7,7 +7,7 @@ import { CleanupBody, CreateEnvBody, EnvParams, ListQuery, OperationsQuery, Pack
 import type { Caller, EnvService } from "./service";
 import { streamOperation, wantsEventStream } from "./sse";
 import type { AuditStore } from "./store";
-import { checkIds, echo, parseRequirementsFile, type EnvIds } from "./validate";
+import { checkIds, parseRequirementsFile, QUOTE_LENGTH, type EnvIds } from "./validate";
 
 interface RouteDeps {
   service: EnvService;
@@ -27,7 +27,7 @@ function packagesFrom(value: string[] | string | undefined): string[] {
     } catch {
       // fall through
     }
-    throw errors.INVALID_PACKAGES("packages must be a list of strings", { packages: echo(text) });
+    throw errors.INVALID_PACKAGES("packages must be a list of strings", { packages: quoted(text, QUOTE_LENGTH) });
   });
 }
 
@@ -72,7 +72,8 @@ export function envRoutes({ service, audit, defaultVersion }: RouteDeps) {
       "/envs/cleanup",
       ({ body, request }) => {
         const principal = principalOf(request);
-        return service.cleanup(body ?? {}, { actor: principal.userId }, principal.admin ? undefined : principal.userId);
+        // A user's cleanup is of their own envs; an admin's of everyone's.
+        return service.cleanup(body ?? {}, { actor: principal.userId }, ownerScope(principal)!.owner);
       },
       { body: CleanupBody },
     )
@@ -82,17 +83,14 @@ export function envRoutes({ service, audit, defaultVersion }: RouteDeps) {
         const parts = { workflow_id: query.workflow_id, node_id: query.node_id, version_id: query.version_id };
         const given = Object.values(parts).filter((p) => p !== undefined).length;
         if (given !== 0 && given !== 3) {
-          throw errors.VALIDATION_FAILED("give workflow_id, node_id and version_id together, or none of them", {
-            in: "query",
-            fields: Object.entries(parts).filter(([, v]) => v === undefined).map(([field]) => ({ field, message: "is required with the others" })),
-          });
+          const missing = Object.entries(parts).filter(([, v]) => v === undefined);
+          throw validationFailed("query", missing.map(([field]) => ({ field, message: "is required with the others (give workflow_id, node_id and version_id together, or none of them)" })));
         }
         const key = given ? envKey(checkIds(parts as EnvIds)) : undefined;
         // Users see the rows of their own envs; admins everyone's (or one owner's with ?owner=).
-        const principal = principalOf(request);
-        const owner = query.owner ?? (principal.admin ? undefined : principal.userId);
-        if (owner !== undefined && !canAccess(principal, owner)) return { operations: [] };
-        return { operations: await audit.list({ owner, envKey: key, limit: query.limit }) };
+        const scope = ownerScope(principalOf(request), query.owner);
+        if (!scope) return { operations: [] };
+        return { operations: await audit.list({ owner: scope.owner, envKey: key, limit: query.limit }) };
       },
       { query: OperationsQuery },
     )

@@ -1,13 +1,13 @@
 // The wire contract of env-fabric (field names as in the Environment Fabric TRD). Every string and array has a cap,
 // so an oversized value is a 400 from the schema (which never echoes it) before any code looks at it; the id rules
 // themselves (INVALID_ID) are in validate.ts.
-import { t } from "bunker/core";
-import { MAX_REQUIREMENT_LENGTH } from "./validate";
+import { t, USER_ID_PATTERN } from "bunker/core";
+import { MAX_PACKAGES, MAX_REQUIREMENT_LENGTH } from "./validate";
 
 /** Longer than any valid id (64), so a near-miss still gets the INVALID_ID message that explains the rule. */
 const Id = (description: string) => t.String({ maxLength: 128, description });
 /** A user id as API keys carry it. */
-const Owner = t.String({ pattern: "^[A-Za-z0-9_.@-]{1,128}$", description: "Whose env (admins); default: the caller's own" });
+const Owner = t.String({ pattern: USER_ID_PATTERN, description: "Whose env (admins); default: the caller's own" });
 const Requirement = t.String({ maxLength: MAX_REQUIREMENT_LENGTH });
 const MAX_CODE_CHARS = 1024 * 1024;
 
@@ -26,12 +26,12 @@ export const CreateEnvBody = t.Object({
   node_id: Id("Node id"),
   version_id: t.Optional(Id("Version id (default v1)")),
   python_version: t.Optional(t.String({ maxLength: 32 })),
-  packages: t.Optional(t.Union([t.Array(Requirement, { maxItems: 200 }), t.String({ maxLength: 200 * MAX_REQUIREMENT_LENGTH })])),
+  packages: t.Optional(t.Union([t.Array(Requirement, { maxItems: MAX_PACKAGES }), t.String({ maxLength: MAX_PACKAGES * MAX_REQUIREMENT_LENGTH })])),
   requirements_file: t.Optional(t.File({ maxSize: "1m" })),
 });
 
 export const PackagesBody = t.Object({
-  packages: t.Array(Requirement, { minItems: 1, maxItems: 200 }),
+  packages: t.Array(Requirement, { minItems: 1, maxItems: MAX_PACKAGES }),
 });
 
 export const RunBody = t.Object({

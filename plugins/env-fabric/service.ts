@@ -1,5 +1,5 @@
 // The rules of env-fabric: lifecycle, dependency changes, sync and runs, each locked per env and audited first.
-import { BunkerError, canAccess, type IsolationService, type Logger, type Principal } from "bunker/core";
+import { BunkerError, canAccess, ownerScope, type IsolationService, type Logger, type Principal } from "bunker/core";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquireFileLock } from "./drivers/flock";
@@ -7,13 +7,11 @@ import {
   basePythonPrefix, declaredDependencies, diskUsage, envDir, envKey, installedDistributions, leftoverDirs, listEnvDirs, lockedVersions,
   lockPath, pyprojectText, readMeta, writeMeta, type EnvMeta, type EnvRef,
 } from "./drivers/envfs";
-import { errors, type EnvErrorCode } from "./errors";
+import { errors } from "./errors";
 import { runDirect, runIsolated, type RunOutcome } from "./drivers/runner";
 import { indexFlags, packageArgs, runUv, type ProgressFn, type UvSettings } from "./drivers/uv";
 import type { AuditStore, Operation } from "./store";
 import { checkIds, checkPackageNames, checkPythonVersion, checkRequirements, invalidPackages, type EnvIds, type PackagePolicy } from "./validate";
-
-export type { EnvRef } from "./drivers/envfs";
 
 export interface EnvServiceOptions {
   basePath: string;
@@ -40,8 +38,8 @@ export interface Caller {
 
 const normalizeName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, "-");
 const requirementName = (req: string) => normalizeName(/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(req)?.[0] ?? req);
-const errorCode = (err: unknown) => (err instanceof BunkerError ? err.code : "INTERNAL_ERROR");
-const hasCode = (err: unknown, code: EnvErrorCode) => err instanceof BunkerError && err.code === code;
+/** The code an operation failed with (the audit row's error_code). */
+const errorCode = (err: unknown): string => (err instanceof BunkerError ? err.code : "INTERNAL_ERROR");
 /** The env's ids as responses and error details show them (the owner is implied by who asks). */
 const idsOf = (ref: EnvIds): EnvIds & Record<string, unknown> => ({ workflow_id: ref.workflow_id, node_id: ref.node_id, version_id: ref.version_id });
 /** The one answer for an env that is missing or not the caller's: nothing in it tells the two apart. */
@@ -178,7 +176,7 @@ export class EnvService {
           else writeFileSync(f.path, f.text);
         }
         // uv stops before installing when it cannot resolve; otherwise bring .venv back to the restored lock.
-        if (!hasCode(err, "PACKAGE_RESOLUTION_FAILED")) {
+        if (errorCode(err) !== "PACKAGE_RESOLUTION_FAILED") {
           await runUv(settings, ["sync", "--no-config", "--frozen", ...indexFlags(settings)], dir).catch(() => undefined);
         }
         throw err;
@@ -278,9 +276,10 @@ export class EnvService {
     if (meta) writeMeta(dir, { ...meta, last_used_at: new Date().toISOString() });
   }
 
-  private summary(dir: string, meta: EnvMeta) {
+  /** Whose and which env come from its path (`ref`), the rest from its metadata. */
+  private summary(ref: EnvRef, dir: string, meta: EnvMeta) {
     return {
-      owner: meta.owner, workflow_id: meta.workflow_id, node_id: meta.node_id, version_id: meta.version_id, env_path: dir,
+      owner: ref.owner, ...idsOf(ref), env_path: dir,
       python_version: meta.python_version, created_at: meta.created_at, created_by: meta.created_by,
       last_used_at: meta.last_used_at, size_bytes: diskUsage(dir),
     };
@@ -290,9 +289,9 @@ export class EnvService {
   list(principal: Principal, filter: { workflowId?: string; owner?: string } = {}) {
     const { workflowId } = filter;
     if (workflowId !== undefined) checkIds({ workflow_id: workflowId, node_id: "x", version_id: "x" });
-    const owner = filter.owner ?? (principal.admin ? undefined : principal.userId);
-    if (owner !== undefined && !canAccess(principal, owner)) return [];
-    return listEnvDirs(this.o.basePath, { owner, workflowId }).map(({ dir, meta }) => this.summary(dir, meta));
+    const scope = ownerScope(principal, filter.owner);
+    if (!scope) return [];
+    return listEnvDirs(this.o.basePath, { owner: scope.owner, workflowId }).map(({ ref, dir, meta }) => this.summary(ref, dir, meta));
   }
 
   async state(ref: EnvRef) {
@@ -302,7 +301,7 @@ export class EnvService {
     probe?.release();
     const installed = installedDistributions(dir);
     return {
-      ...this.summary(dir, meta), ...this.depsOf(dir), venv_present: existsSync(join(dir, ".venv", "pyvenv.cfg")),
+      ...this.summary(ref, dir, meta), ...this.depsOf(dir), venv_present: existsSync(join(dir, ".venv", "pyvenv.cfg")),
       packages_installed: installed.length, busy: probe === null,
     };
   }
@@ -318,8 +317,8 @@ export class EnvService {
     const idle = listEnvDirs(this.o.basePath, { owner }).filter(({ meta }) => Date.parse(meta.last_used_at) < cutoff);
     const removed: string[] = [];
     const skipped: Array<{ env: string; reason: string }> = [];
-    for (const { meta } of idle) {
-      const ref: EnvRef = { owner: meta.owner, ...idsOf(meta) };
+    // Each env is addressed by the path it was found at: its metadata's owner and ids are not trusted to name it.
+    for (const { ref, meta } of idle) {
       const label = ref.owner === caller.actor ? envKey(ref) : `${ref.owner}:${envKey(ref)}`;
       if (input.dry_run) {
         removed.push(label);
@@ -333,7 +332,7 @@ export class EnvService {
         });
         removed.push(label);
       } catch (err) {
-        if (hasCode(err, "DB_AUDIT_ERROR")) throw err;
+        if (errorCode(err) === "DB_AUDIT_ERROR") throw err;
         skipped.push({ env: label, reason: (err as Error).message });
       }
     }

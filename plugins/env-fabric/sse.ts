@@ -13,12 +13,85 @@ function errorBody(err: unknown) {
   return { error: { code: "INTERNAL_ERROR", message: (err as Error)?.message ?? "internal error" } };
 }
 
+/** Progress frames held for a client that reads slower than uv prints; past this the oldest are dropped. */
+export const MAX_PENDING_PROGRESS = 256;
+
+/**
+ * The frames a stream has yet to send: at most `cap` progress frames (older ones dropped, and counted in a note sent in
+ * their place), then the one final frame, which is never dropped. Nothing is taken after close().
+ */
+export class FrameQueue {
+  private readonly progress: string[] = [];
+  private head = 0;
+  private dropped = 0;
+  private final: string | null = null;
+  private cancelled = false;
+
+  constructor(private readonly cap = MAX_PENDING_PROGRESS) {}
+
+  /** Progress frames waiting (a dropped-lines note not counted). */
+  get size() {
+    return this.progress.length - this.head;
+  }
+  get finished() {
+    return this.final !== null;
+  }
+  get closed() {
+    return this.cancelled;
+  }
+  get empty() {
+    return this.size === 0 && this.dropped === 0 && this.final === null;
+  }
+
+  push(text: string) {
+    if (this.cancelled || this.final !== null) return;
+    if (this.size >= this.cap) {
+      // A keep-alive comment dropped is no line lost.
+      if (!this.progress[this.head]!.startsWith(":")) this.dropped++;
+      this.head++;
+    }
+    this.progress.push(text);
+    // Compact now and then, so dropping from the front stays O(1) per frame.
+    if (this.head > this.cap) {
+      this.progress.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  finish(text: string) {
+    if (!this.cancelled && this.final === null) this.final = text;
+  }
+
+  /** Everything to send now, in order; the final frame last once it is set. */
+  take(): string[] {
+    const out: string[] = [];
+    if (this.dropped) {
+      out.push(frame("progress", { line: `[${this.dropped} progress lines dropped: the client read too slowly]`, dropped: this.dropped }));
+      this.dropped = 0;
+    }
+    out.push(...this.progress.slice(this.head));
+    this.progress.length = 0;
+    this.head = 0;
+    if (this.final !== null) out.push(this.final);
+    return out;
+  }
+
+  /** The client went away: drop what is held and ignore whatever the operation still sends. */
+  close() {
+    this.cancelled = true;
+    this.progress.length = 0;
+    this.head = 0;
+    this.dropped = 0;
+  }
+}
+
 /**
  * Starts `operation` with a progress callback. If it fails before printing anything the error is thrown (the core
  * renders it with its status); otherwise the response streams `progress` events and ends with `result` or `error`.
+ * A client that stops reading holds at most MAX_PENDING_PROGRESS progress events; one that hangs up stops them.
  */
 export async function streamOperation(operation: (onProgress: ProgressFn) => Promise<unknown>, pingMs = 15_000): Promise<Response> {
-  const pending: string[] = [];
+  const queue = new FrameQueue();
   let wake: (() => void) | null = null;
   const notify = () => {
     wake?.();
@@ -26,9 +99,10 @@ export async function streamOperation(operation: (onProgress: ProgressFn) => Pro
   };
   let firstLine!: () => void;
   const started = new Promise<void>((resolve) => (firstLine = resolve));
-  let finished = false;
+  let printed = false;
   const onProgress: ProgressFn = (line) => {
-    pending.push(frame("progress", { line }));
+    printed = true;
+    queue.push(frame("progress", { line }));
     firstLine();
     notify();
   };
@@ -37,10 +111,9 @@ export async function streamOperation(operation: (onProgress: ProgressFn) => Pro
     (error: unknown) => ({ ok: false as const, error }),
   );
   const early = await Promise.race([work, started.then(() => null)]);
-  if (early && !early.ok && pending.length === 0) throw early.error;
+  if (early && !early.ok && !printed) throw early.error;
   void work.then((done) => {
-    pending.push(done.ok ? frame("result", done.result) : frame("error", errorBody(done.error)));
-    finished = true;
+    queue.finish(done.ok ? frame("result", done.result) : frame("error", errorBody(done.error)));
     notify();
   });
   const encoder = new TextEncoder();
@@ -48,13 +121,16 @@ export async function streamOperation(operation: (onProgress: ProgressFn) => Pro
   const body = new ReadableStream<Uint8Array>({
     start() {
       ping = setInterval(() => {
-        pending.push(": ping\n\n");
+        // A keep-alive is for an idle stream: one with frames waiting needs none.
+        if (!queue.empty) return;
+        queue.push(": ping\n\n");
         notify();
       }, pingMs);
     },
     async pull(controller) {
-      while (pending.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
-      while (pending.length) controller.enqueue(encoder.encode(pending.shift()!));
+      while (queue.empty && !queue.closed) await new Promise<void>((resolve) => (wake = resolve));
+      const finished = queue.finished;
+      for (const text of queue.take()) controller.enqueue(encoder.encode(text));
       if (finished) {
         clearInterval(ping);
         controller.close();
@@ -62,6 +138,8 @@ export async function streamOperation(operation: (onProgress: ProgressFn) => Pro
     },
     cancel() {
       clearInterval(ping);
+      queue.close();
+      notify();
     },
   });
   return new Response(body, {

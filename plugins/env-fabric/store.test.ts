@@ -36,6 +36,10 @@ describe.each(databases)("env_operations on %s", (name, url) => {
       expect((await audit.list({ owner: "local" })).map((r) => [r.id, r.owner])).toEqual([["old-row", "local"]]);
       expect((await audit.list({ owner: "alice", envKey: "wf/n/v1" })).map((r) => r.owner)).toEqual(["alice"]);
       expect((await audit.list()).map((r) => r.owner).sort()).toEqual(["alice", "local"]);
+      expect((await audit.list({ envKey: "wf/n/v1" })).map((r) => r.owner).sort()).toEqual(["alice", "local"]);
+      expect(await audit.list({ envKey: "wf/other/v1" })).toEqual([]);
+      expect(await audit.list({ owner: "bob" })).toEqual([]);
+      expect((await audit.list({ limit: 1 })).map((r) => r.owner)).toEqual(["alice"]);
     } finally {
       await db.close();
     }

@@ -77,14 +77,11 @@ export class AuditStore {
     const limit = filter.limit ?? 100;
     const { owner, envKey } = filter;
     const sql = this.db.sql;
-    const rows =
-      owner !== undefined && envKey !== undefined
-        ? await sql`SELECT * FROM env_operations WHERE owner = ${owner} AND env_key = ${envKey} ORDER BY started_at DESC, id LIMIT ${limit}`
-        : owner !== undefined
-          ? await sql`SELECT * FROM env_operations WHERE owner = ${owner} ORDER BY started_at DESC, id LIMIT ${limit}`
-          : envKey !== undefined
-            ? await sql`SELECT * FROM env_operations WHERE env_key = ${envKey} ORDER BY started_at DESC, id LIMIT ${limit}`
-            : await sql`SELECT * FROM env_operations ORDER BY started_at DESC, id LIMIT ${limit}`;
+    // Each filter is a fragment of the one query; an absent one matches every row.
+    const everyRow = sql`1 = 1`;
+    const byOwner = owner !== undefined ? sql`owner = ${owner}` : everyRow;
+    const byEnv = envKey !== undefined ? sql`env_key = ${envKey}` : everyRow;
+    const rows = await sql`SELECT * FROM env_operations WHERE ${byOwner} AND ${byEnv} ORDER BY started_at DESC, id LIMIT ${limit}`;
     return rows.map((r: Record<string, unknown>) => ({
       ...(r as unknown as AuditRow),
       arguments: JSON.parse(String(r.arguments)),

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { eventually } from "../../test/support/eventually";
+import { withoutRequestId } from "../../test/support/tenancy";
 import { testBunker, TEST_ROOT, type TestBunker } from "./test-support";
 
 type As = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
-const withoutRequestId = (body: any) => ({ ...body, error: { ...body.error, request_id: undefined } });
 
 describe("two users with API keys", () => {
   let tb: TestBunker;
@@ -87,6 +87,20 @@ describe("two users with API keys", () => {
     expect(existsSync(join(tb.envsBase, "@bob", "wf", "n", "v1"))).toBe(false);
     expect(existsSync(join(tb.envsBase, "@alice", "wf", "n", "v1"))).toBe(true);
   });
+
+  test("a cleanup removes the env it found where it lies, whatever that env's metadata file claims", async () => {
+    // Code run in an env can rewrite the env's files: bob's metadata naming alice's env must not aim his cleanup at hers.
+    const created = await bob("POST", "/envs", { workflow_id: "wf", node_id: "forged" });
+    expect(created.status).toBe(201);
+    const meta = JSON.stringify(join(created.body.env_path, "bunker-env.json"));
+    const forge = `import json\nm = json.load(open(${meta}))\nm.update(owner="alice", node_id="n")\njson.dump(m, open(${meta}, "w"))`;
+    expect((await bob("POST", "/envs/wf/forged/run", { code: forge })).body.exit_code).toBe(0);
+    await Bun.sleep(5); // the run marked the env used just now: idle_hours 0 needs it to be used before the cleanup
+    const res = await bob("POST", "/envs/cleanup", { idle_hours: 0 });
+    expect(res.body.removed).toEqual(["wf/forged/v1"]);
+    expect(existsSync(join(tb.envsBase, "@bob", "wf", "forged", "v1"))).toBe(false);
+    expect(existsSync(join(tb.envsBase, "@alice", "wf", "n", "v1"))).toBe(true);
+  });
 });
 
 describe("the background cleanup", () => {
@@ -149,23 +163,19 @@ describe("envs made before envs had owners", () => {
 describe("admins", () => {
   test("an admin reaches any owner's env with ?owner= and lists everyone's; a user with ?owner= of another does not", async () => {
     const tb = await testBunker();
-    const { EnvService } = await import("./service");
-    const { AuditStore } = await import("./store");
     try {
-      const alice = await tb.keyFor("alice");
-      expect((await tb.call("POST", "/envs", { workflow_id: "wf", node_id: "a" }, { authorization: `Bearer ${alice}` })).status).toBe(201);
-      // Admin keys are the core's to issue: the rule itself is checked on the service with an admin principal.
-      const service = new EnvService({
-        basePath: tb.envsBase, scratchRoot: join(tb.dir, "scratch"), defaultPython: "3.11",
-        policy: { allowDirectReferences: false, allowOptions: false }, executionTimeoutSeconds: 5, runNetwork: false,
-        maxOutputBytes: 1024, cleanupIdleHours: 72, uv: () => Promise.reject(new Error("not used")), isolation: () => undefined,
-        audit: new AuditStore(tb.bunker.db), log: tb.bunker.log,
-      });
-      const admin = { userId: "root", keyId: "k", admin: true };
-      const ids = { workflow_id: "wf", node_id: "a", version_id: "v1" };
-      expect((await service.state(service.envOf(admin, ids, "alice"))).owner).toBe("alice");
-      expect(service.list(admin).map((e) => e.owner)).toEqual(["alice"]);
-      expect(() => service.envOf({ userId: "bob", keyId: "b" }, ids, "alice")).toThrow("env wf/a/v1 does not exist");
+      const as = (key: string) => ({ authorization: `Bearer ${key}` });
+      const alice = as(await tb.keyFor("alice"));
+      const bob = as(await tb.keyFor("bob"));
+      const admin = as((await tb.bunker.keys.create("root", "ops", { role: "admin" })).key);
+      expect((await tb.call("POST", "/envs", { workflow_id: "wf", node_id: "a" }, alice)).status).toBe(201);
+      const state = await tb.call("GET", "/envs/wf/a?owner=alice", undefined, admin);
+      expect(state.status).toBe(200);
+      expect(state.body.owner).toBe("alice");
+      expect((await tb.call("GET", "/envs", undefined, admin)).body.envs.map((e: { owner: string }) => e.owner)).toEqual(["alice"]);
+      const asBob = await tb.call("GET", "/envs/wf/a?owner=alice", undefined, bob);
+      expect(asBob.status).toBe(404);
+      expect(asBob.body.error.message).toBe("env wf/a/v1 does not exist");
     } finally {
       await tb.close();
     }

@@ -1,13 +1,16 @@
 // Input rules beyond the schemas: ids that are safe path segments and packages that are plain PEP 508 requirements.
+import { quoted } from "bunker/core";
 import { errors } from "./errors";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const PYTHON_VERSION = /^\d+(\.\d+){0,2}$/;
-/** The longest requirement string accepted, and how much of a refused one an error echoes back. */
+/** The longest requirement string accepted. */
 export const MAX_REQUIREMENT_LENGTH = 500;
-const ECHO_LENGTH = 120;
-/** Requirements in one create (packages plus requirements file) or one add. */
-export const MAX_PACKAGES = 500;
+/** How much of a refused value an error quotes back. */
+export const QUOTE_LENGTH = 120;
+/** Requirements in one create or one add: the schema's cap on a `packages` list, and (as the sum of the list and the
+ * lines of an uploaded requirements file) checkRequirements' own. */
+export const MAX_PACKAGES = 200;
 
 export interface EnvIds {
   workflow_id: string;
@@ -15,15 +18,12 @@ export interface EnvIds {
   version_id: string;
 }
 
-/** A value as an error may quote it: never the whole of an over-long input. */
-export const echo = (value: string) => (value.length > ECHO_LENGTH ? `${value.slice(0, ECHO_LENGTH)}… (${value.length} characters)` : value);
-
 export function checkIds(ids: EnvIds): EnvIds {
   for (const [field, value] of Object.entries(ids)) {
     if (!ID.test(value) || value.includes("..")) {
       throw errors.INVALID_ID(`${field} must be 1-64 letters, digits, "_", "." or "-", start with a letter or digit, and not contain ".."`, {
         field,
-        value: echo(value),
+        value: quoted(value, QUOTE_LENGTH),
       });
     }
   }
@@ -32,7 +32,7 @@ export function checkIds(ids: EnvIds): EnvIds {
 
 export function checkPythonVersion(version: string): string {
   if (!PYTHON_VERSION.test(version)) {
-    throw errors.INVALID_PYTHON_VERSION(`python_version must look like 3.11 or 3.11.7`, { python_version: echo(version) });
+    throw errors.INVALID_PYTHON_VERSION(`python_version must look like 3.11 or 3.11.7`, { python_version: quoted(version, QUOTE_LENGTH) });
   }
   return version;
 }
@@ -54,8 +54,8 @@ const MARKER_VALUE = String.raw`(?:${MARKER_VAR}|"[^"'\\\0\r\n]*"|'[^"'\\\0\r\n]
 const MARKER_OP = String.raw`(?:===|==|!=|<=|>=|~=|<|>|\s+not\s+in\s+|\s+in\s+)`;
 const MARKER_ATOM = String.raw`\(*\s*${MARKER_VALUE}\s*${MARKER_OP}\s*${MARKER_VALUE}\s*\)*`;
 const MARKER = String.raw`(?:\s*;\s*${MARKER_ATOM}(?:\s+(?:and|or)\s+${MARKER_ATOM})*)?`;
-const REQUIREMENT = new RegExp(`^${NAME}${EXTRAS}${SPECS}\\s*${MARKER}\\s*$`);
-const DIRECT_REFERENCE = new RegExp(`^${NAME}${EXTRAS}\\s*@\\s*[^\\s;]+\\s*${MARKER}\\s*$`);
+const REQUIREMENT = new RegExp(`^${NAME}${EXTRAS}${SPECS}${MARKER}$`);
+const DIRECT_REFERENCE = new RegExp(`^${NAME}${EXTRAS}\\s*@\\s*[^\\s;]+${MARKER}$`);
 const BARE_NAME = new RegExp(`^${NAME}$`);
 const LOCAL_OR_URL = /^(?:[./~]|[A-Za-z][A-Za-z0-9+.-]*:)\S*$/;
 
@@ -69,14 +69,18 @@ const balancedParentheses = (text: string) => {
 };
 
 export function invalidPackages(message: string, packages: string[]) {
-  return errors.INVALID_PACKAGES(message, { packages: packages.slice(0, 20).map(echo) });
+  return errors.INVALID_PACKAGES(message, { packages: packages.slice(0, 20).map((p) => quoted(p, QUOTE_LENGTH)) });
 }
 
 function refusedRequirement(p: string, policy: PackagePolicy): boolean {
   if (!p || p.length > MAX_REQUIREMENT_LENGTH || /[\0\n\r]/.test(p)) return true;
   if (p.startsWith("-")) return !policy.allowOptions;
-  if (REQUIREMENT.test(p)) return !balancedParentheses(p);
-  if (DIRECT_REFERENCE.test(p) || LOCAL_OR_URL.test(p)) return !policy.allowDirectReferences;
+  // The grammar allows blanks only as \s* or \s+ (or inside a quoted marker value), so a run of them means what one
+  // blank means. Matching with runs cut to one leaves the regexes nothing to backtrack over: a requirement made of long
+  // blank runs in the right places would otherwise take seconds to refuse (ReDoS).
+  const shape = p.replace(/\s+/g, " ");
+  if (REQUIREMENT.test(shape)) return !balancedParentheses(p);
+  if (DIRECT_REFERENCE.test(shape) || LOCAL_OR_URL.test(shape)) return !policy.allowDirectReferences;
   return true;
 }
 

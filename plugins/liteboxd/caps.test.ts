@@ -11,6 +11,7 @@ import { createResourceCeiling, HOST_CPU_CORES, HOST_MEMORY_MIB } from "./resour
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-limits-"));
 const MAX_FILES_BYTES = 64 * 1024;
+const MAX_EXPORT_BYTES = 64 * 1024;
 let bunker: Bunker;
 let api: string;
 
@@ -19,7 +20,7 @@ beforeAll(async () => {
     builtins: false, plugins: [liteboxd],
     config: {
       dataDir, log: { level: "silent" }, server: { port: 0 },
-      plugins: { liteboxd: { warmPool: 0, maxTemplateFilesBytes: MAX_FILES_BYTES, maxSandboxCpu: "1", maxSandboxMemory: "1Gi" } },
+      plugins: { liteboxd: { warmPool: 0, maxTemplateFilesBytes: MAX_FILES_BYTES, maxExportBytes: MAX_EXPORT_BYTES, maxSandboxCpu: "1", maxSandboxMemory: "1Gi" } },
     },
   });
   await bunker.listen();
@@ -75,6 +76,12 @@ describe("template specs", () => {
   test("metadata above 64 KiB serialized is refused, naming spec.metadata", async () => {
     await refused(await template("big-metadata", { metadata: { blob: "x".repeat(65 * 1024) } }), 400, "spec.metadata");
     expect((await template("ok-metadata", { metadata: { blob: "x".repeat(60 * 1024) } })).status).toBe(201);
+  });
+
+  test("metadata nested deeper than 32 levels is refused, naming spec.metadata", async () => {
+    let deep: unknown = {};
+    for (let i = 0; i < 10_000; i++) deep = { d: deep };
+    await refused(await template("deep-metadata", { metadata: { deep } }), 400, "spec.metadata");
   });
 
   test("env maps are capped in entries, name and value size, and names cannot hold '='", async () => {
@@ -142,6 +149,13 @@ describe("cpu and memory ceilings", () => {
     await refused(await template("too-much", { resources: { memory: "100Gi" } }), 400, "maxSandboxMemory");
   });
 
+  test("a memory below the 16Mi floor is refused when the template is stored, not by every sandbox made from it", async () => {
+    await refused(await template("tiny-memory", { resources: { memory: "1Mi" } }), 400, "memory must be at least 16Mi");
+    expect((await template("tiny-later", {})).status).toBe(201);
+    const put = await fetch(`${api}/templates/tiny-later`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ spec: { image: "host", resources: { memory: "1Mi" } } }) });
+    await refused(put, 400, "memory must be at least 16Mi");
+  });
+
   test("without configured maxima the host's capacity is the limit, and a maximum above it does not raise it", () => {
     const host = createResourceCeiling();
     expect([host.cpuCores, host.memoryMiB]).toEqual([HOST_CPU_CORES, HOST_MEMORY_MIB]);
@@ -152,5 +166,33 @@ describe("cpu and memory ceilings", () => {
     expect([generous.cpuCores, generous.memoryMiB]).toEqual([HOST_CPU_CORES, HOST_MEMORY_MIB]);
     expect(() => generous.check({ memory: "100Ti" })).toThrow("the host's memory");
     expect(() => createResourceCeiling({ maxSandboxMemory: "lots" })).toThrow("plugins.liteboxd.maxSandboxMemory");
+  });
+});
+
+describe("lists and exports of templates with large files", () => {
+  const big = (name: string) => template(name, { files: [{ destination: "/workspace/big.txt", content: "x".repeat(40 * 1024) }] }, { tags: ["export-cap"] });
+
+  test("lists show each file's size instead of its content; the template itself and each version keep it", async () => {
+    expect((await big("big-a")).status).toBe(201);
+    const list = (await (await fetch(`${api}/templates?search=big-a`)).json()) as { items: Array<{ name: string; spec: { image: string; files: unknown[] } }> };
+    expect(list.items.map((t) => t.name)).toEqual(["big-a"]);
+    expect(list.items[0]!.spec).toMatchObject({ image: "host", files: [{ destination: "/workspace/big.txt", size: 40 * 1024 }] });
+    expect(JSON.stringify(list.items[0]!.spec.files[0])).not.toContain("xxx");
+    const versions = (await (await fetch(`${api}/templates/big-a/versions`)).json()) as { items: Array<{ spec: { files: unknown[] } }> };
+    expect(versions.items[0]!.spec.files).toEqual([{ destination: "/workspace/big.txt", size: 40 * 1024 }]);
+    const whole = (await (await fetch(`${api}/templates/big-a`)).json()) as { spec: { files: Array<{ content: string }> } };
+    expect(whole.spec.files[0]!.content).toHaveLength(40 * 1024);
+    const version = (await (await fetch(`${api}/templates/big-a/versions/1`)).json()) as { spec: { files: Array<{ content: string }> } };
+    expect(version.spec.files[0]!.content).toHaveLength(40 * 1024);
+  });
+
+  test("an export of many templates past plugins.liteboxd.maxExportBytes is 413; a smaller selection is not", async () => {
+    expect((await big("big-b")).status).toBe(201);
+    const all = await fetch(`${api}/templates/export?tag=export-cap`);
+    expect(all.status).toBe(413);
+    expect(((await all.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", message: expect.stringContaining("plugins.liteboxd.maxExportBytes") });
+    const one = await fetch(`${api}/templates/export?names=big-b`);
+    expect(one.status).toBe(200);
+    expect(await one.text()).toContain("x".repeat(1000));
   });
 });

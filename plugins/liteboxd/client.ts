@@ -24,7 +24,7 @@ export type {
   CreateTemplateRequest, ExecResult, ImportResult, ImportStrategy, LogsResult, PrepullStatus, PrepullTask, RollbackResult,
   SandboxOverrides, Sandbox, TemplateListResult, TemplateVersion, Template, UpdateTemplateRequest, VersionListResult,
 };
-export type { FileSpec, NetworkSpec, ProbeSpec, ResourceSpec, SandboxStatus, TemplateSpec } from "./schema";
+export type { FileSpec, FileSummary, SpecSummary, NetworkSpec, ProbeSpec, ResourceSpec, SandboxStatus, TemplateSpec } from "./schema";
 
 export interface ExecOptions {
   /** How long the command may run, in ms (default 30 000); sent as whole seconds, rounded up. */

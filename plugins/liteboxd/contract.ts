@@ -119,9 +119,10 @@ export interface TemplateService {
   get(name: string, caller: TemplateCaller): Promise<TemplateWire>;
   /** Whether the caller can see a template of that name (another user's private one does not count). */
   exists(name: string, caller: TemplateCaller): Promise<boolean>;
-  /** The caller's templates and the public ones, each with its latest spec. */
+  /** The caller's templates and the public ones, each with its latest spec, files without their content (size instead). */
   list(query: TemplateListQuery, caller: TemplateCaller): Promise<TemplateListWire>;
   remove(name: string, caller: TemplateCaller): Promise<void>;
+  /** Every version, files without their content as in list(); version() has the whole spec. */
   versions(name: string, caller: TemplateCaller): Promise<VersionListWire>;
   version(name: string, version: number, caller: TemplateCaller): Promise<TemplateVersionWire>;
   /** Rolls back by adding a new version with the target's spec. */

@@ -1,10 +1,8 @@
 // liteboxd's error codes, and how its /api/v1 routes render errors in LiteBoxd's two shapes (WIRE.md, "Errors").
 import { defineErrors, type BunkerError } from "bunker/core";
 
-/** The first eight codes are LiteBoxd's own: its clients read them from the nested shape. The rest are Bunker's:
- * on /api/v1 a LiteBoxd client sees only their message (flat routes) or the LiteBoxd code for their status (nested
- * routes); other plugins calling the services see them as they are. */
-export const errors = defineErrors({
+/** LiteBoxd's own codes: its clients read them from the nested shape. */
+const LITEBOXD = {
   INVALID_REQUEST: 400,
   TEMPLATE_EXISTS: 409,
   TEMPLATE_NOT_FOUND: 404,
@@ -13,10 +11,14 @@ export const errors = defineErrors({
   PREPULL_NOT_FOUND: 404,
   INVALID_YAML: 400,
   INTERNAL_ERROR: 500,
+} as const;
 
+/** Bunker's own codes: on /api/v1 a LiteBoxd client sees only their message (flat routes) or the LiteBoxd code for
+ * their status (nested routes); other plugins calling the services see them as they are. */
+const BUNKER = {
   /** A public template of another user: readable and usable by everyone, changed only by its author or an admin. */
   TEMPLATE_FORBIDDEN: 403,
-  /** A body above a size cap (the YAML import): refused before it is read whole. */
+  /** A body above a size cap: the YAML import (refused before it is read whole), or a YAML export of many templates. */
   PAYLOAD_TOO_LARGE: 413,
   SANDBOX_NOT_FOUND: 404,
   /** The sandbox is not running (pending, failed, ended or being deleted) for what was asked. */
@@ -38,9 +40,11 @@ export const errors = defineErrors({
   ACCESS_TOKEN_INVALID: 401,
   /** Nothing answered on the sandbox port the gateway was asked for. */
   PORT_UNREACHABLE: 502,
-});
+} as const;
 
-const LITEBOXD_CODES = new Set(["INVALID_REQUEST", "TEMPLATE_EXISTS", "TEMPLATE_NOT_FOUND", "VERSION_NOT_FOUND", "PREPULL_IN_PROGRESS", "PREPULL_NOT_FOUND", "INVALID_YAML", "INTERNAL_ERROR"]);
+export const errors = defineErrors({ ...LITEBOXD, ...BUNKER });
+
+const LITEBOXD_CODES: ReadonlySet<string> = new Set(Object.keys(LITEBOXD));
 
 /** LiteBoxd's code for any error: its own when it has one, else the one its clients expect for the status. */
 function liteboxdCode(error: BunkerError): string {
@@ -58,12 +62,4 @@ export type LiteboxdErrorShape = "flat" | "nested";
 export function renderLiteboxdError(error: BunkerError, shape: LiteboxdErrorShape): Response {
   if (shape === "flat" || error.status === 401) return Response.json({ error: error.message }, { status: error.status });
   return Response.json({ error: { code: liteboxdCode(error), message: error.message } }, { status: error.status });
-}
-
-const MAX_ECHOED_CHARS = 256;
-
-/** A caller's value as error messages quote it: cut at 256 characters (with an ellipsis), so a 50 MB name sent in a
- * URL is not sent back whole. */
-export function echoed(value: string): string {
-  return value.length > MAX_ECHOED_CHARS ? `${value.slice(0, MAX_ECHOED_CHARS)}…` : value;
 }

@@ -3,9 +3,9 @@
 // auth (checked against its hash, stripped before forwarding, never logged); responses stream through unbuffered and a
 // caller's disconnect aborts the upstream request, which closes the connection inside the sandbox.
 import type { Server, ServerWebSocket } from "bun";
-import { Elysia } from "bunker/core";
+import { Elysia, quoted } from "bunker/core";
 import type { SandboxService } from "./contract";
-import { echoed, errors } from "./errors";
+import { errors } from "./errors";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
 export const ACCESS_TOKEN_HEADER = "x-access-token";
@@ -33,12 +33,11 @@ function forwardHeaders(request: Request, target: { host: string; port: number }
 /** Resolves the caller's access token and the sandbox's port; errors are BunkerErrors (rendered flat). */
 async function resolveTarget(sandboxes: SandboxService, request: Request, id: string, portText: string) {
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw errors.INVALID_REQUEST(`invalid port "${echoed(portText)}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw errors.INVALID_REQUEST(`invalid port "${quoted(portText, 256)}"`);
   const token = request.headers.get(ACCESS_TOKEN_HEADER);
   if (!token) throw errors.ACCESS_TOKEN_INVALID(`missing ${ACCESS_TOKEN_HEADER} header`);
   const access = await sandboxes.verifyAccessToken(id, token);
-  if (!access) throw errors.ACCESS_TOKEN_INVALID(`invalid access token for sandbox ${echoed(id)}`);
-  if (access.status === "paused") throw errors.SANDBOX_PAUSED(`sandbox ${id} is paused: resume it first (POST /sandboxes/${id}/resume)`);
+  if (!access) throw errors.ACCESS_TOKEN_INVALID(`invalid access token for sandbox ${quoted(id, 256)}`);
   const target = await sandboxes.portTarget(id, port, access.owner);
   return { target, port };
 }

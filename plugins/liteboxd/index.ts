@@ -13,9 +13,6 @@ import { createSandboxService } from "./sandboxes";
 import { createStore, migrations } from "./store";
 import { createTemplateService } from "./templates";
 
-// Other plugins import these from ./contract; kept here for the ones that still import the plugin's entry.
-export type * from "./contract";
-
 export default definePlugin({
   name: "liteboxd",
   version: "0.1.0",
@@ -44,6 +41,9 @@ export default definePlugin({
     /** The total content of a template's `files` (decoded). Agent templates carry their project and dependency archive
      * here: the default covers agent-runtime's defaults (8 MiB project, 64 MiB dependencies). */
     maxTemplateFilesBytes: t.Integer({ minimum: 1024, default: 96 * 1024 * 1024 }),
+    /** A YAML export of many templates (GET /templates/export) larger than this is refused (413); one template's
+     * export (GET /templates/:name/export) has no such cap. */
+    maxExportBytes: t.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
   }),
   migrations,
   system: {
@@ -71,7 +71,9 @@ export default definePlugin({
       onError: (message, error) => ctx.log.warn(message, { error: (error as Error).message }),
     });
     const resources = createResourceCeiling({ maxSandboxCpu: ctx.config.maxSandboxCpu, maxSandboxMemory: ctx.config.maxSandboxMemory });
-    const templates = createTemplateService(store, driver, { resources, maxFilesBytes: ctx.config.maxTemplateFilesBytes });
+    const templates = createTemplateService(store, driver, {
+      resources, maxFilesBytes: ctx.config.maxTemplateFilesBytes, maxExportBytes: ctx.config.maxExportBytes,
+    });
     ctx.services.provide("liteboxd.templates", templates.service);
     const sandboxes = createSandboxService({
       store, driver, templates: templates.specs, log: ctx.log,

@@ -1,8 +1,8 @@
 // Prepull tasks: OCI images are pulled into the driver's shared cache in the background, with layer progress;
 // "host" and root filesystem directories are on disk already, so their task completes at once.
 import type { SandboxDriver } from "./drivers/types";
-import { canAccess, type Principal } from "bunker/core";
-import { echoed, errors } from "./errors";
+import { canAccess, quoted, type Principal } from "bunker/core";
+import { errors } from "./errors";
 import type { PrepullListWire, PrepullRequest, PrepullWire } from "./schema";
 import type { PrepullRow, Store } from "./store";
 
@@ -46,7 +46,7 @@ export function createPrepullTasks(store: Store, driver: SandboxDriver) {
   /** The task if the caller owns it (or is an admin); another user's is "not found", like a missing one. */
   async function owned(id: string, caller: Principal): Promise<PrepullRow> {
     const p = await store.prepull(id);
-    if (!p || !canAccess(caller, p.owner)) throw errors.PREPULL_NOT_FOUND(`prepull task ${echoed(id)} not found`);
+    if (!p || !canAccess(caller, p.owner)) throw errors.PREPULL_NOT_FOUND(`prepull task ${quoted(id, 256)} not found`);
     return p;
   }
 
@@ -56,7 +56,7 @@ export function createPrepullTasks(store: Store, driver: SandboxDriver) {
       const check = driver.checkImage(image);
       if (!check.ok) throw errors.INVALID_REQUEST(check.reason);
       // The task under way may be another user's: its id is not named.
-      if (active.has(image)) throw errors.PREPULL_IN_PROGRESS(`a prepull of ${echoed(image)} is already in progress`);
+      if (active.has(image)) throw errors.PREPULL_IN_PROGRESS(`a prepull of ${quoted(image, 256)} is already in progress`);
       const at = now();
       const oci = driver.isOciImage?.(image) === true && driver.pullImage !== undefined;
       const row: PrepullRow = {
@@ -102,4 +102,3 @@ export function createPrepullTasks(store: Store, driver: SandboxDriver) {
   };
 }
 
-export type PrepullTasks = ReturnType<typeof createPrepullTasks>;

@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BunkerError, Elysia, principalOf, t } from "bunker/core";
+import { boundedBody, BunkerError, Elysia, principalOf, quoted, t } from "bunker/core";
 import type { ImportStrategy, SandboxService, TemplateService } from "./contract";
-import { echoed, errors } from "./errors";
+import { errors } from "./errors";
 import { boundaryOf, readMultipart } from "./multipart";
 import { CreateSandboxBody, CreateTemplateBody, ExecBody, PrepullBody, RollbackBody, UpdateTemplateBody } from "./schema";
 
@@ -120,7 +120,10 @@ export function templateRoutes(templates: TemplateService, options: TemplateRout
       tag: query.tag, names: query.names ? query.names.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
     }, caller(request))), { query: t.Object({ tag: t.Optional(t.String()), names: t.Optional(t.String()) }) })
     .post("/templates/import", async ({ request }) => {
-      const body = await readCapped(request, options.maxImportBytes);
+      // Refused with 413 once past the cap: by its Content-Length before anything is read, or while it streams (a
+      // chunked body has none), so an oversized import is never held in memory or parsed.
+      const tooLarge = () => errors.PAYLOAD_TOO_LARGE(`the import body is larger than ${options.maxImportBytes} bytes (plugins.liteboxd.maxImportBytes)`);
+      const body = await new Response(boundedBody(request, options.maxImportBytes, tooLarge)).blob();
       const form = await new Response(body, { headers: { "content-type": request.headers.get("content-type") ?? "" } }).formData().catch(() => {
         throw errors.INVALID_REQUEST("expected a multipart/form-data body with a file field");
       });
@@ -128,7 +131,7 @@ export function templateRoutes(templates: TemplateService, options: TemplateRout
       if (file === null) throw errors.INVALID_REQUEST("the multipart field \"file\" is required");
       const strategy = String(form.get("strategy") ?? "create-or-update") as ImportStrategy;
       if (!["create-only", "update-only", "create-or-update"].includes(strategy)) {
-        throw errors.INVALID_REQUEST(`unknown strategy "${echoed(strategy)}": use create-only, update-only or create-or-update`);
+        throw errors.INVALID_REQUEST(`unknown strategy "${quoted(strategy, 256)}": use create-only, update-only or create-or-update`);
       }
       const text = typeof file === "string" ? file : await file.text();
       return templates.importYaml(text, strategy, String(form.get("prepull")) === "true", caller(request));
@@ -167,33 +170,11 @@ export function templateRoutes(templates: TemplateService, options: TemplateRout
     });
 }
 
-/** The request body, refused with 413 once it passes `max` bytes: by its Content-Length before reading anything, or
- * while it streams (a chunked body has none), so an oversized import is never held in memory or parsed. */
-async function readCapped(request: Request, max: number): Promise<Blob> {
-  const tooLarge = () => errors.PAYLOAD_TOO_LARGE(`the import body is larger than ${max} bytes (plugins.liteboxd.maxImportBytes)`);
-  if (Number(request.headers.get("content-length") ?? 0) > max) throw tooLarge();
-  if (!request.body) return new Blob([]);
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return new Blob(chunks);
-}
-
 // Integers as LiteBoxd parses them (Go's strconv.Atoi): "1.5", "abc" or a number past nine digits is a 400, not
 // "page 1.5" or "2.02e+27". 0 or less falls back to the first page, and pageSize is capped at 100 by the service.
 function pageNumber(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined || text === "") return fallback;
-  if (!/^[+-]?\d{1,9}$/.test(text)) throw errors.INVALID_REQUEST(`${name} must be an integer of at most nine digits, got "${echoed(text)}"`);
+  if (!/^[+-]?\d{1,9}$/.test(text)) throw errors.INVALID_REQUEST(`${name} must be an integer of at most nine digits, got "${quoted(text, 256)}"`);
   const n = Number(text);
   return n >= 1 ? n : fallback;
 }
@@ -201,7 +182,7 @@ function pageNumber(name: string, text: string | undefined, fallback: number): n
 /** Versions are SQL INTEGERs: nine digits at most, so PostgreSQL never sees a value out of its range. */
 function versionNumber(text: string): number {
   const n = Number(text);
-  if (!/^\d{1,9}$/.test(text) || n < 1) throw errors.INVALID_REQUEST(`version must be a positive integer, got "${echoed(text)}"`);
+  if (!/^\d{1,9}$/.test(text) || n < 1) throw errors.INVALID_REQUEST(`version must be a positive integer, got "${quoted(text, 256)}"`);
   return n;
 }
 

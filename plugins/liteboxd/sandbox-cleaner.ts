@@ -9,8 +9,6 @@ export interface SandboxMaintenance {
   recoverAfterRestart(): Promise<number>;
   /** Stops every sandbox at shutdown (their rows are cleaned up on the next boot). */
   stopAll(): Promise<void>;
-  /** Resolves when the deletions under way have finished (shutdown and tests wait on them). */
-  settle(): Promise<void>;
 }
 
 export function createSandboxCleaner(state: SandboxState, lifecycle: SandboxLifecycle): SandboxMaintenance {
@@ -45,9 +43,6 @@ export function createSandboxCleaner(state: SandboxState, lifecycle: SandboxLife
     },
     async stopAll() {
       await Promise.all([...live.values()].map((s) => s.deleting ?? s.runtime.stop().catch(() => undefined)));
-    },
-    async settle() {
-      await Promise.all([...live.values()].map((s) => s.deleting).filter(Boolean));
     },
   };
 }

@@ -1,13 +1,14 @@
 // Files in and out of a running sandbox, and the host's way to one of its ports; paths are confined by the driver,
 // whose DriverPathError becomes the caller's 400/404.
+import { quoted } from "bunker/core";
 import { DriverPathError } from "./drivers/types";
-import { echoed, errors } from "./errors";
+import { errors } from "./errors";
 import type { SandboxState } from "./sandbox-state";
 
 function checkPath(path: string | undefined): string {
   if (!path) throw errors.INVALID_REQUEST("path is required");
   if (!path.startsWith("/") || path.includes("\0") || path.split("/").includes("..")) {
-    throw errors.INVALID_REQUEST(`path "${echoed(path)}" must be absolute and must not contain ".."`);
+    throw errors.INVALID_REQUEST(`path "${quoted(path, 256)}" must be absolute and must not contain ".."`);
   }
   return path;
 }

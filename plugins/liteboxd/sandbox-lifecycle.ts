@@ -1,27 +1,14 @@
 // A sandbox's life: create from a template (limits from Kubernetes quantities), the startup sequence in the
 // background, pause/resume, and the asynchronous deletion that the cleaner retries when it fails.
 import type { DriverSandbox } from "./drivers/types";
-import { echoed, errors } from "./errors";
-import { parseCpuCores, parseMemoryMiB, QuantityError } from "bunker/core";
+import { errors } from "./errors";
+import { quoted, sha256Hex } from "bunker/core";
 import type { CreateSandboxRequest, SandboxWire, TemplateSpec } from "./schema";
-import { sha256, type LiveSandbox, type SandboxState } from "./sandbox-state";
+import type { LiveSandbox, SandboxState } from "./sandbox-state";
 import { runStartup } from "./startup";
 import type { SandboxRow } from "./store";
 
 const FOREVER = "9999-12-31T23:59:59Z";
-const MIN_MEMORY_MIB = 16;
-
-/** The sandbox's limits from its cpu and memory quantities; a bad quantity is the caller's 400. */
-function limitsOf(cpu: string, memory: string, pids: number) {
-  try {
-    const memoryMb = parseMemoryMiB(memory);
-    if (memoryMb < MIN_MEMORY_MIB) throw errors.INVALID_REQUEST(`memory must be at least ${MIN_MEMORY_MIB}Mi, got "${echoed(memory)}"`);
-    return { cpus: parseCpuCores(cpu), memoryMb, pids };
-  } catch (error) {
-    if (error instanceof QuantityError) throw errors.INVALID_REQUEST(error.message);
-    throw error;
-  }
-}
 
 export function createSandboxLifecycle(state: SandboxState) {
   const { options: o, live } = state;
@@ -66,8 +53,8 @@ export function createSandboxLifecycle(state: SandboxState) {
     const found = await o.templates.specFor(req.template, wantedVersion, owner);
     if (!found) {
       throw wantedVersion
-        ? errors.VERSION_NOT_FOUND(`template ${echoed(req.template)} version ${wantedVersion} not found`)
-        : errors.TEMPLATE_NOT_FOUND(`template ${echoed(req.template)} not found`);
+        ? errors.VERSION_NOT_FOUND(`template ${quoted(req.template, 256)} version ${wantedVersion} not found`)
+        : errors.TEMPLATE_NOT_FOUND(`template ${quoted(req.template, 256)} not found`);
     }
     const { spec, version } = found;
     if (spec.network?.allowedDomains?.length) {
@@ -78,8 +65,7 @@ export function createSandboxLifecycle(state: SandboxState) {
     // An empty quantity means "not given" (LiteBoxd's Go SDK sends "" for a field left blank).
     const cpu = req.overrides?.cpu || spec.resources?.cpu || "500m";
     const memory = req.overrides?.memory || spec.resources?.memory || "512Mi";
-    const limits = limitsOf(cpu, memory, o.pidsLimit);
-    o.resources.check({ cpu, memory });
+    const limits = { ...o.resources.admit(cpu, memory), pids: o.pidsLimit };
     const ttl = req.overrides?.ttl ?? spec.ttl ?? 3600;
     const env = { ...spec.env, ...req.overrides?.env };
     const id = await freshId();
@@ -87,7 +73,7 @@ export function createSandboxLifecycle(state: SandboxState) {
     const at = new Date();
     const row: SandboxRow = {
       id, owner, template: req.template, templateVersion: version, image: spec.image, cpu, memory, ttl, env,
-      status: "pending", statusReason: null, desiredState: "running", accessTokenHash: sha256(token),
+      status: "pending", statusReason: null, desiredState: "running", accessTokenHash: sha256Hex(token),
       createdAt: at.toISOString(), expiresAt: ttl === 0 ? FOREVER : new Date(at.getTime() + ttl * 1000).toISOString(),
       updatedAt: at.toISOString(),
     };

@@ -1,9 +1,9 @@
 // What the sandbox service's parts share: the live sandboxes of this run, the watchers, and the small rules every
 // part applies (ownership, "must be running", status changes that notify, events for /logs, the wire shape).
-import type { Logger } from "bunker/core";
+import { quoted, type Logger } from "bunker/core";
 import type { SandboxEventType, SandboxWatcher } from "./contract";
 import type { DriverSandbox, SandboxDriver } from "./drivers/types";
-import { echoed, errors } from "./errors";
+import { errors } from "./errors";
 import type { SandboxStatus, SandboxWire } from "./schema";
 import type { SandboxRow, Store } from "./store";
 import type { ResourceCeiling } from "./resource-ceiling";
@@ -47,8 +47,6 @@ export interface SandboxState {
 
 const MAX_EVENTS = 200;
 
-export const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
-
 export function createSandboxState(options: SandboxServiceOptions): SandboxState {
   const live = new Map<string, LiveSandbox>();
   const watchers = new Set<SandboxWatcher>();
@@ -88,7 +86,7 @@ export function createSandboxState(options: SandboxServiceOptions): SandboxState
     },
     async owned(id, owner) {
       const row = live.get(id)?.row ?? (await options.store.sandbox(id));
-      if (!row || row.owner !== owner) throw errors.SANDBOX_NOT_FOUND(`sandbox ${echoed(id)} not found`);
+      if (!row || row.owner !== owner) throw errors.SANDBOX_NOT_FOUND(`sandbox ${quoted(id, 256)} not found`);
       return row;
     },
     running(id, row) {

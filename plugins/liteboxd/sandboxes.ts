@@ -1,13 +1,13 @@
 // The "liteboxd.sandboxes" service, put together from its parts: lifecycle (create, startup, pause, delete), exec,
 // files, events, and the cleaner's housekeeping, which only liteboxd's index.ts sees.
-import { timingSafeEqual } from "node:crypto";
+import { hashMatches } from "bunker/core";
 import type { SandboxService } from "./contract";
 import { createSandboxCleaner, type SandboxMaintenance } from "./sandbox-cleaner";
 import { createSandboxEvents } from "./sandbox-events";
 import { createSandboxExec } from "./sandbox-exec";
 import { createSandboxFiles } from "./sandbox-files";
 import { createSandboxLifecycle } from "./sandbox-lifecycle";
-import { createSandboxState, sha256, type SandboxServiceOptions } from "./sandbox-state";
+import { createSandboxState, type SandboxServiceOptions } from "./sandbox-state";
 import type { SandboxStatus, SandboxWire } from "./schema";
 
 /** The service as liteboxd's index.ts holds it: the contract, plus the housekeeping hooks. */
@@ -42,9 +42,7 @@ export function createSandboxService(options: SandboxServiceOptions): ManagedSan
       if (!token) return null;
       const row = state.live.get(id)?.row ?? (await options.store.sandbox(id));
       if (!row || row.status === "terminating" || !row.accessTokenHash) return null;
-      const presented = Buffer.from(sha256(token), "hex");
-      const stored = Buffer.from(row.accessTokenHash, "hex");
-      if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) return null;
+      if (!hashMatches(token, row.accessTokenHash)) return null;
       return { owner: row.owner, status: row.status as SandboxStatus };
     },
   } satisfies SandboxService;

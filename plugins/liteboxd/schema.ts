@@ -164,7 +164,19 @@ export interface SandboxWire {
   status_reason?: string;
 }
 
-export interface TemplateWire {
+/** A file of a spec as lists show it (GET /templates, GET /templates/:name/versions): its content, which can weigh
+ * megabytes, left out; `size` is the decoded bytes of that content (0 for a file from `source`). */
+export interface FileSummary {
+  source?: string;
+  destination: string;
+  encoding?: "utf8" | "base64";
+  size: number;
+}
+
+/** A spec as lists show it: whole but for each file's content. */
+export type SpecSummary = Omit<TemplateSpec, "files"> & { files?: FileSummary[] };
+
+export interface TemplateWire<S extends TemplateSpec | SpecSummary = TemplateSpec> {
   id: string;
   name: string;
   displayName?: string;
@@ -175,14 +187,14 @@ export interface TemplateWire {
   latestVersion: number;
   createdAt: string;
   updatedAt: string;
-  spec?: TemplateSpec;
+  spec?: S;
 }
 
-export interface TemplateVersionWire {
+export interface TemplateVersionWire<S extends TemplateSpec | SpecSummary = TemplateSpec> {
   id: string;
   templateId: string;
   version: number;
-  spec: TemplateSpec;
+  spec: S;
   changelog?: string;
   createdBy?: string;
   createdAt: string;
@@ -216,14 +228,16 @@ export interface LogsWire {
 }
 
 export interface TemplateListWire {
-  items: TemplateWire[];
+  /** Each with its latest spec, files' content left out. */
+  items: Array<TemplateWire<SpecSummary>>;
   total: number;
   page: number;
   pageSize: number;
 }
 
 export interface VersionListWire {
-  items: TemplateVersionWire[];
+  /** Each with its spec, files' content left out. */
+  items: Array<TemplateVersionWire<SpecSummary>>;
   total: number;
 }
 

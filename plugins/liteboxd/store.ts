@@ -81,6 +81,24 @@ export interface SandboxRow {
   updatedAt: string;
 }
 
+/** Which templates a listing or an export covers. */
+export interface TemplateFilter {
+  /** Only the public ones and this user's own; undefined: every template (an admin's view). */
+  viewer?: string;
+  /** Only those carrying this tag (exactly). */
+  tag?: string;
+  /** Only those whose name, displayName or description contains this (case-insensitively). */
+  search?: string;
+  /** Only those of these names. */
+  names?: string[];
+}
+
+/** A template with the spec of its latest version, from one joined query. */
+export interface TemplateWithSpec {
+  template: TemplateRow;
+  spec: TemplateSpec;
+}
+
 export interface PrepullRow {
   id: string;
   /** Who started the task; the cached image itself is shared. */
@@ -120,15 +138,47 @@ const toPrepull = (r: Raw): PrepullRow => ({
   ready: Number(r.ready), total: Number(r.total), startedAt: String(r.started_at), completedAt: str(r.completed_at),
 });
 
+/** LIKE's wildcards and its escape character ("!"), taken literally. */
+const likeLiteral = (text: string) => text.replace(/[!%_]/g, (c) => `!${c}`);
+
 export function createStore(db: Database) {
   const sql = db.sql;
+  // Tags are stored as a JSON array of strings ('["a","b"]'): framed as ',"a","b",' a tag is present exactly when
+  // ',"tag",' occurs (an unescaped quote only ever starts or ends an element). REPLACE is case-sensitive in SQLite and
+  // PostgreSQL alike, where LIKE is not.
+  const TAGS = sql`(',' || SUBSTR(t.tags, 2, LENGTH(t.tags) - 2) || ',')`;
+  const where = (f: TemplateFilter) => {
+    const search = f.search ? `%${likeLiteral(f.search)}%` : undefined;
+    return sql`WHERE 1 = 1
+      ${f.viewer === undefined ? sql`` : sql`AND (t.is_public = 1 OR t.owner = ${f.viewer})`}
+      ${f.tag ? sql`AND REPLACE(${TAGS}, ${`,${JSON.stringify(f.tag)},`}, '') <> ${TAGS}` : sql``}
+      ${search ? sql`AND (LOWER(t.name) LIKE LOWER(${search}) ESCAPE '!' OR LOWER(COALESCE(t.display_name, '')) LIKE LOWER(${search}) ESCAPE '!'
+        OR LOWER(COALESCE(t.description, '')) LIKE LOWER(${search}) ESCAPE '!')` : sql``}
+      ${f.names?.length ? sql`AND t.name IN ${sql(f.names)}` : sql``}`;
+  };
+  const LATEST = sql`JOIN liteboxd_template_versions v ON v.template_id = t.id AND v.version = t.latest_version`;
+  const withSpec = (r: Raw): TemplateWithSpec => ({ template: toTemplate(r), spec: JSON.parse(String(r.latest_spec)) });
   return {
     async templateByName(name: string): Promise<TemplateRow | undefined> {
       const [r] = await sql`SELECT * FROM liteboxd_templates WHERE name = ${name}`;
       return r ? toTemplate(r) : undefined;
     },
-    async listTemplates(): Promise<TemplateRow[]> {
-      return (await sql`SELECT * FROM liteboxd_templates ORDER BY name`).map(toTemplate);
+    /** The templates the filter lets through, by name, each with its latest spec; `page` cuts one page out. */
+    async templatesWithSpecs(filter: TemplateFilter, page?: { limit: number; offset: number }): Promise<TemplateWithSpec[]> {
+      const rows = page
+        ? await sql`SELECT t.*, v.spec AS latest_spec FROM liteboxd_templates t ${LATEST} ${where(filter)} ORDER BY t.name LIMIT ${page.limit} OFFSET ${page.offset}`
+        : await sql`SELECT t.*, v.spec AS latest_spec FROM liteboxd_templates t ${LATEST} ${where(filter)} ORDER BY t.name`;
+      return rows.map(withSpec);
+    },
+    async countTemplates(filter: TemplateFilter): Promise<number> {
+      const [r] = await sql`SELECT COUNT(*) AS n FROM liteboxd_templates t ${where(filter)}`;
+      return Number(r?.n ?? 0);
+    },
+    /** The total length (in characters, at most its bytes) of the latest specs the filter lets through, measured
+     * without reading them. */
+    async latestSpecsLength(filter: TemplateFilter): Promise<number> {
+      const [r] = await sql`SELECT COALESCE(SUM(LENGTH(v.spec)), 0) AS n FROM liteboxd_templates t ${LATEST} ${where(filter)}`;
+      return Number(r?.n ?? 0);
     },
     /** Inserts a template with its first version, atomically. */
     async insertTemplate(t: TemplateRow, v: VersionRow): Promise<void> {

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import liteboxd from "./index";
-import { interactiveArgv } from "./streams";
+import { setPrincipal } from "../../core/auth";
+import type { InteractiveProcess, SandboxService } from "./contract";
+import { interactiveArgv, streamRoutes } from "./streams";
 import { eventually } from "../../test/support/eventually";
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-streams-"));
@@ -75,6 +77,37 @@ describe("streaming exec", () => {
     expect(await alive()).toBe(true);
     abort.abort();
     await eventually(async () => !(await alive()), "the command to be killed");
+  });
+
+  test("output is read from the command only as fast as the client reads the stream", async () => {
+    // A command that would print without end: each chunk is made when the route reads it.
+    let produced = 0;
+    let killed = false;
+    const output = new ReadableStream<{ stream: "stdout" | "stderr"; data: Uint8Array }>({
+      pull(controller) {
+        if (produced >= 2000) return new Promise<void>(() => undefined);
+        produced++;
+        controller.enqueue({ stream: "stdout", data: new Uint8Array(64 * 1024).fill(120) });
+      },
+    }, { highWaterMark: 0 });
+    const proc: InteractiveProcess = {
+      write: () => undefined, closeStdin: () => undefined, resize: () => undefined, output,
+      exited: new Promise<number>(() => undefined), kill: () => void (killed = true),
+    };
+    const routes = streamRoutes({ execInteractive: async () => proc } as unknown as SandboxService);
+    const request = new Request("http://local/sandboxes/fake/exec/stream", json({ command: ["yes"] }));
+    setPrincipal(request, { userId: "u", keyId: null });
+    const res = await routes.handle(request);
+    expect(res.status).toBe(200);
+    await Bun.sleep(200);
+    // Nobody reads the response: at most the one event the stream keeps ready was taken from the command.
+    expect(produced).toBeLessThanOrEqual(2);
+    const reader = res.body!.getReader();
+    for (let i = 0; i < 5; i++) await reader.read();
+    await Bun.sleep(50);
+    expect(produced).toBeLessThanOrEqual(5 + 2);
+    await reader.cancel();
+    expect(killed).toBe(true);
   });
 
   test("a missing sandbox is a 404 before any stream starts", async () => {

@@ -10,37 +10,45 @@ import { ExecBody } from "./schema";
 const KEEPALIVE_MS = 15_000;
 const encoder = new TextEncoder();
 
-/** An SSE response fed by `run`; the stream is hand-built (Elysia's generator streaming has known SSE bugs). */
-function sse(run: (send: (event: string, data: unknown) => void) => Promise<void>, onCancel: () => void): Response {
-  let closed = false;
+interface SseEvent {
+  event: string;
+  data: unknown;
+}
+
+/** An SSE response that asks `next` for the following event only once the client has taken the last one: a client
+ * that reads slowly (or not at all) holds the command's output back instead of growing a queue here. `next` returns
+ * undefined after the last event. A keepalive comment goes out only while nothing waits to be sent. The stream is
+ * hand-built (Elysia's generator streaming has known SSE bugs). */
+function sse(next: () => Promise<SseEvent | undefined>, onCancel: () => void): Response {
   let timer: ReturnType<typeof setInterval> | undefined;
+  let ended = false;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      const write = (text: string) => {
-        if (closed) return;
-        try {
-          controller.enqueue(encoder.encode(text));
-        } catch {
-          closed = true;
-        }
-      };
-      timer = setInterval(() => write(": keepalive\n\n"), KEEPALIVE_MS);
-      run((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
-        .catch((error) => write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`))
-        .finally(() => {
-          clearInterval(timer);
-          if (!closed) {
-            closed = true;
-            controller.close();
-          }
-        });
+      timer = setInterval(() => {
+        if (!ended && (controller.desiredSize ?? 0) > 0) controller.enqueue(encoder.encode(": keepalive\n\n"));
+      }, KEEPALIVE_MS);
+    },
+    async pull(controller) {
+      let e: SseEvent | undefined;
+      try {
+        e = await next();
+      } catch (error) {
+        e = { event: "error", data: { message: (error as Error).message } };
+        ended = true;
+      }
+      if (e) controller.enqueue(encoder.encode(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`));
+      if (!e || ended) {
+        ended = true;
+        clearInterval(timer);
+        controller.close();
+      }
     },
     cancel() {
-      closed = true;
+      ended = true;
       clearInterval(timer);
       onCancel();
     },
-  });
+  }, { highWaterMark: 1 });
   return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" } });
 }
 
@@ -54,13 +62,21 @@ export function interactiveArgv(values: string[]): string[] {
 interface InteractiveData {
   open?(ws: ServerWebSocket<InteractiveData>): void;
   message?(ws: ServerWebSocket<InteractiveData>, message: string | Buffer): void;
+  drain?(ws: ServerWebSocket<InteractiveData>): void;
   close?(ws: ServerWebSocket<InteractiveData>): void;
 }
 
 function bridge(proc: InteractiveProcess): InteractiveData {
   let socket: ServerWebSocket<InteractiveData> | undefined;
   let ended = false;
-  const sendFrame = (frame: Record<string, unknown>) => socket?.send(JSON.stringify(frame));
+  /** Resolves the wait of the output pump once the socket drains (or closes). */
+  let resume: (() => void) | undefined;
+  const wake = () => {
+    resume?.();
+    resume = undefined;
+  };
+  /** Sends a frame; true when the socket took it without backing up (Bun: -1 queued behind backpressure, 0 dropped). */
+  const sendFrame = (frame: Record<string, unknown>) => (socket ? socket.send(JSON.stringify(frame)) > 0 : false);
   const pumpOutput = async () => {
     const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     const reader = proc.output.getReader();
@@ -68,7 +84,10 @@ function bridge(proc: InteractiveProcess): InteractiveData {
       const { done, value } = await reader.read();
       if (done) break;
       const data = decoder[value.stream].decode(value.data, { stream: true });
-      if (data) sendFrame(value.stream === "stderr" ? { type: "output", data, stream: "stderr" } : { type: "output", data });
+      if (!data) continue;
+      const sent = sendFrame(value.stream === "stderr" ? { type: "output", data, stream: "stderr" } : { type: "output", data });
+      // A client slower than the command: read no further until its socket drains.
+      if (!sent && socket) await new Promise<void>((resolve) => (resume = resolve));
     }
     const exitCode = await proc.exited;
     ended = true;
@@ -96,8 +115,10 @@ function bridge(proc: InteractiveProcess): InteractiveData {
       else if (frame.type === "eof") proc.closeStdin();
       else sendFrame({ type: "error", message: `unknown or malformed frame type "${String(frame.type)}"` });
     },
+    drain: wake,
     close() {
       socket = undefined;
+      wake();
       if (!ended) proc.kill();
     },
   };
@@ -107,7 +128,6 @@ export function streamRoutes(sandboxes: SandboxService) {
   const user = (request: Request) => principalOf(request).userId;
   return new Elysia({ name: "liteboxd-streams" })
     .post("/sandboxes/:id/exec/stream", async ({ params, body, request }) => {
-      if (body.cwd !== undefined && !body.cwd.startsWith("/")) throw errors.INVALID_REQUEST("cwd must be an absolute path");
       const proc = await sandboxes.execInteractive(params.id, user(request), { command: body.command, tty: false, env: body.env, cwd: body.cwd });
       proc.closeStdin();
       let timedOut = false;
@@ -117,33 +137,33 @@ export function streamRoutes(sandboxes: SandboxService) {
       }, (body.timeout ?? 30) * 1000);
       const onAbort = () => proc.kill();
       request.signal.addEventListener("abort", onAbort);
-      return sse(async (send) => {
-        const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-        const reader = proc.output.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          send(value.stream, { data: decoder[value.stream].decode(value.data, { stream: true }) });
-        }
+      const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+      const reader = proc.output.getReader();
+      let exited = false;
+      // One chunk of output per event, read when the client has taken the previous one; then the exit code.
+      return sse(async () => {
+        if (exited) return undefined;
+        const { done, value } = await reader.read();
+        if (!done) return { event: value.stream, data: { data: decoder[value.stream].decode(value.data, { stream: true }) } };
         const exitCode = await proc.exited;
+        exited = true;
         clearTimeout(timer);
         request.signal.removeEventListener("abort", onAbort);
-        send("exit", { exit_code: exitCode, timed_out: timedOut });
+        return { event: "exit", data: { exit_code: exitCode, timed_out: timedOut } };
       }, () => {
         clearTimeout(timer);
         proc.kill();
+        reader.cancel().catch(() => undefined);
       });
     }, { body: ExecBody })
     .get("/sandboxes/:id/exec/interactive", async ({ params, query, request, server }) => {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw errors.INVALID_REQUEST("this endpoint speaks WebSocket: send an Upgrade request");
       if (!server) throw errors.INVALID_REQUEST("WebSocket needs a listening server");
       const url = new URL(request.url);
+      // The number only: execInteractive holds cols and rows to their range.
       const num = (name: string) => {
         const v = url.searchParams.get(name);
-        if (v === null || v === "") return undefined;
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 1000) throw errors.INVALID_REQUEST(`${name} must be an integer from 1 to 1000`);
-        return n;
+        return v === null || v === "" ? undefined : Number(v);
       };
       const tty = query.tty === "true" || query.tty === "1";
       const proc = await sandboxes.execInteractive(params.id, user(request), {

@@ -1,7 +1,8 @@
 // What a template request must satisfy wherever it comes from (the JSON routes, a YAML import, another plugin): the
 // request schemas of schema.ts (one source of truth), the rules a schema cannot say, and LiteBoxd's defaults.
 import type { Static, TSchema } from "@sinclair/typebox";
-import { Value, type ValueError } from "@sinclair/typebox/value";
+import { TransformDecodeCheckError, Value, type ValueError } from "@sinclair/typebox/value";
+import { fieldOf, jsonShapeProblem } from "bunker/core";
 import { errors } from "./errors";
 import type { ResourceCeiling } from "./resource-ceiling";
 import { METADATA_MAX_BYTES, type TemplateSpec } from "./schema";
@@ -19,15 +20,19 @@ function explain(error: ValueError): string {
 }
 
 /** Checks `value` against a request schema and decodes it as the routes do (Elysia's t.Integer takes "300" for
- * 300); the 400 names the first failing field as the JSON routes do. */
+ * 300), in one pass; the 400 names the first failing field as the JSON routes do. */
 function decodeWithSchema<T extends TSchema>(schema: T, value: unknown): Static<T> {
-  const first = Value.Errors(schema, value).First();
-  if (!first) return Value.Decode(schema, value);
-  const field = first.path.replace(/^\//, "").replace(/\//g, ".") || "body";
-  throw errors.INVALID_REQUEST(`invalid template: ${field}: ${explain(first)}`, { field });
+  try {
+    return Value.Decode(schema, value);
+  } catch (error) {
+    if (!(error instanceof TransformDecodeCheckError)) throw error;
+    const field = fieldOf(error.error.path) || "body";
+    throw errors.INVALID_REQUEST(`invalid template: ${field}: ${explain(error.error)}`, { field });
+  }
 }
 
-const decodedSize = (file: NonNullable<TemplateSpec["files"]>[number]) =>
+/** The bytes a file's content stands for (decoded from base64 when it is); 0 for a file from `source`. */
+export const decodedSize = (file: NonNullable<TemplateSpec["files"]>[number]) =>
   file.content === undefined ? 0 : file.encoding === "base64" ? Math.floor((file.content.replace(/[\s=]/g, "").length * 3) / 4) : Buffer.byteLength(file.content);
 
 /** Rules across fields and sizes a schema cannot measure; throws INVALID_REQUEST naming the field. */
@@ -47,8 +52,9 @@ function checkSpecRules(spec: TemplateSpec, limits: TemplateLimits): void {
     throw errors.INVALID_REQUEST(`spec.files: ${filesBytes} bytes of content is above the limit of ${limits.maxFilesBytes} (plugins.liteboxd.maxTemplateFilesBytes)`);
   }
   if (spec.metadata !== undefined) {
-    const bytes = Buffer.byteLength(JSON.stringify(spec.metadata));
-    if (bytes > METADATA_MAX_BYTES) throw errors.INVALID_REQUEST(`spec.metadata: ${bytes} bytes serialized is above the limit of ${METADATA_MAX_BYTES}`);
+    // Free-form JSON: the core's shape check bounds its depth (deep nesting breaks recursive JSON code) and size.
+    const problem = jsonShapeProblem(spec.metadata, { maxDepth: 32, maxKeyLength: 256, maxBytes: METADATA_MAX_BYTES });
+    if (problem) throw errors.INVALID_REQUEST(`spec.metadata: ${problem}`);
   }
 }
 
@@ -68,8 +74,8 @@ function withDefaults(spec: TemplateSpec): TemplateSpec {
 export function admitTemplateRequest<T extends TSchema & { static: { spec: TemplateSpec } }>(schema: T, request: unknown, limits: TemplateLimits): Static<T> {
   const decoded = decodeWithSchema(schema, request);
   checkSpecRules(decoded.spec, limits);
-  // Only what the caller gave is held against the ceiling here; the defaults are checked when a sandbox is created,
-  // so a lowered maximum does not make every template without resources unstorable.
-  limits.resources.check(decoded.spec.resources ?? {});
+  // Only what the caller gave is held against the floor and the ceiling here; the defaults are checked when a sandbox
+  // is created, so a lowered maximum does not make every template without resources unstorable.
+  limits.resources.admit(decoded.spec.resources?.cpu, decoded.spec.resources?.memory);
   return { ...decoded, spec: withDefaults(decoded.spec) };
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import type { Bunker, BunkerServices } from "bunker/core";
 import { startWithServices } from "./testdata/with-services";
+import { callAs } from "../../test/support/tenancy";
 
 const dataDir = mkdtempSync(join(tmpdir(), "liteboxd-tenancy-"));
 const SECRET = `bob-secret-${crypto.randomUUID()}`;
@@ -15,29 +16,7 @@ let templates: BunkerServices["liteboxd.templates"];
 let api: string;
 let keys: { alice: string; bob: string; admin: string };
 
-interface Answer {
-  status: number;
-  body: any;
-  text: string;
-}
-async function as(user: keyof typeof keys, method: string, path: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${keys[user]}` };
-  let payload: BodyInit | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    payload = JSON.stringify(body);
-    headers["content-type"] = "application/json";
-  }
-  const res = await fetch(`${api}${path}`, { method, headers, body: payload });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text };
-}
+const as = (user: keyof typeof keys, method: string, path: string, body?: unknown) => callAs(api, keys[user], method, path, body);
 const importForm = (yaml: string, strategy = "create-or-update") => {
   const form = new FormData();
   form.append("file", new Blob([yaml]), "templates.yaml");
@@ -68,7 +47,7 @@ describe("a private template of another user", () => {
   test("is private by default and owned by its author", async () => {
     const own = await as("bob", "GET", "/templates/bob-private");
     expect(own.status).toBe(200);
-    expect(own.body).toMatchObject({ name: "bob-private", author: "bob", isPublic: false });
+    expect(own.json).toMatchObject({ name: "bob-private", author: "bob", isPublic: false });
   });
 
   test("answers 404 on every route with the same body as a missing template, and shows no content", async () => {
@@ -90,13 +69,13 @@ describe("a private template of another user", () => {
     }
     const sandbox = await as("alice", "POST", "/sandboxes", { template: "bob-private" });
     expect(sandbox.status).toBe(404);
-    expect(sandbox.body).toEqual({ error: "template bob-private not found" });
+    expect(sandbox.json).toEqual({ error: "template bob-private not found" });
   });
 
   test("is left out of alice's list and exports", async () => {
     const list = await as("alice", "GET", "/templates?pageSize=100");
-    expect(list.body.items.map((t: { name: string }) => t.name)).toEqual(["bob-public"]);
-    expect(list.body.total).toBe(1);
+    expect(list.json.items.map((t: { name: string }) => t.name)).toEqual(["bob-public"]);
+    expect(list.json.total).toBe(1);
     const all = await as("alice", "GET", "/templates/export?names=bob-private,bob-public");
     expect(all.status).toBe(200);
     expect(all.text).not.toContain(SECRET);
@@ -106,34 +85,34 @@ describe("a private template of another user", () => {
   test("alice's PUT never reaches bob's sandboxes: the spec stays bob's", async () => {
     await as("alice", "PUT", "/templates/bob-private", { spec: { image: "host", startupScript: "echo alice" } });
     const own = await as("bob", "GET", "/templates/bob-private");
-    expect(own.body.latestVersion).toBe(1);
-    expect(own.body.spec.startupScript).toBe("echo bob");
+    expect(own.json.latestVersion).toBe(1);
+    expect(own.json.spec.startupScript).toBe("echo bob");
   });
 
   test("its name is taken: creating it is 409 without revealing anything", async () => {
     const clash = await as("alice", "POST", "/templates", { name: "bob-private", spec: { image: "host" } });
     expect(clash.status).toBe(409);
-    expect(clash.body).toEqual({ error: { code: "TEMPLATE_EXISTS", message: "template bob-private already exists" } });
+    expect(clash.json).toEqual({ error: { code: "TEMPLATE_EXISTS", message: "template bob-private already exists" } });
   });
 
   test("an import cannot overwrite it: the entry fails as a create of a taken name, and update-only skips it", async () => {
     const overwrite = await as("alice", "POST", "/templates/import", importForm(templateYaml("bob-private", "  image: host\n  startupScript: echo alice\n")));
     expect(overwrite.status).toBe(200);
-    expect(overwrite.body.results).toEqual([{ name: "bob-private", action: "failed", error: "template bob-private already exists" }]);
+    expect(overwrite.json.results).toEqual([{ name: "bob-private", action: "failed", error: "template bob-private already exists" }]);
     const updateOnly = await as("alice", "POST", "/templates/import", importForm(templateYaml("bob-private", "  image: host\n"), "update-only"));
-    expect(updateOnly.body.results).toEqual([{ name: "bob-private", action: "skipped" }]);
-    expect((await as("bob", "GET", "/templates/bob-private")).body.spec.startupScript).toBe("echo bob");
+    expect(updateOnly.json.results).toEqual([{ name: "bob-private", action: "skipped" }]);
+    expect((await as("bob", "GET", "/templates/bob-private")).json.spec.startupScript).toBe("echo bob");
   });
 });
 
 describe("a public template of another user", () => {
   test("alice reads, lists, exports and starts a sandbox from it", async () => {
     expect((await as("alice", "GET", "/templates/bob-public")).status).toBe(200);
-    expect((await as("alice", "GET", "/templates/bob-public/versions")).body.total).toBe(1);
+    expect((await as("alice", "GET", "/templates/bob-public/versions")).json.total).toBe(1);
     expect(parse((await as("alice", "GET", "/templates/bob-public/export")).text).metadata.name).toBe("bob-public");
     const sandbox = await as("alice", "POST", "/sandboxes", { template: "bob-public" });
     expect(sandbox.status).toBe(201);
-    expect((await as("alice", "DELETE", `/sandboxes/${sandbox.body.id}`)).status).toBe(202);
+    expect((await as("alice", "DELETE", `/sandboxes/${sandbox.json.id}`)).status).toBe(202);
   });
 
   test("alice cannot change, roll back, prepull, delete or import over it: 403, and it stays as bob left it", async () => {
@@ -144,32 +123,32 @@ describe("a public template of another user", () => {
       ["DELETE", "/templates/bob-public", undefined],
     ] as const) {
       const refused = await as("alice", method, path, body);
-      expect({ route: `${method} ${path}`, status: refused.status, code: refused.body?.error?.code })
+      expect({ route: `${method} ${path}`, status: refused.status, code: refused.json?.error?.code })
         .toEqual({ route: `${method} ${path}`, status: 403, code: "TEMPLATE_FORBIDDEN" });
     }
     const imported = await as("alice", "POST", "/templates/import", importForm(templateYaml("bob-public", "  image: host\n  startupScript: echo alice\n")));
-    expect(imported.body.results[0]).toMatchObject({ name: "bob-public", action: "failed" });
+    expect(imported.json.results[0]).toMatchObject({ name: "bob-public", action: "failed" });
     const after = await as("bob", "GET", "/templates/bob-public");
-    expect(after.body).toMatchObject({ latestVersion: 1, spec: { startupScript: "echo bob" } });
+    expect(after.json).toMatchObject({ latestVersion: 1, spec: { startupScript: "echo bob" } });
   });
 
   test("its author still changes it", async () => {
     const updated = await as("bob", "PUT", "/templates/bob-public", { isPublic: true, spec: { image: "host", startupScript: "echo bob v2" } });
     expect(updated.status).toBe(200);
-    expect(updated.body.latestVersion).toBe(2);
+    expect(updated.json.latestVersion).toBe(2);
   });
 });
 
 describe("an admin key", () => {
   test("sees another user's private template and its prepull tasks, and may change it", async () => {
-    expect((await as("admin", "GET", "/templates?pageSize=100")).body.items.map((t: { name: string }) => t.name)).toContain("bob-private");
+    expect((await as("admin", "GET", "/templates?pageSize=100")).json.items.map((t: { name: string }) => t.name)).toContain("bob-private");
     expect((await as("admin", "GET", "/templates/bob-private/export")).text).toContain(SECRET);
     const tagged = await as("admin", "PUT", "/templates/bob-private", { tags: ["reviewed"], spec: { image: "host", env: { BOB_SECRET: SECRET }, startupScript: "echo bob" } });
     expect(tagged.status).toBe(200);
-    expect((await as("bob", "GET", "/templates/bob-private")).body).toMatchObject({ tags: ["reviewed"], author: "bob" });
+    expect((await as("bob", "GET", "/templates/bob-private")).json).toMatchObject({ tags: ["reviewed"], author: "bob" });
     const task = await as("bob", "POST", "/templates/bob-private/prepull");
     expect(task.status).toBe(202);
-    expect((await as("admin", "GET", `/images/prepull/${task.body.id}`)).status).toBe(200);
+    expect((await as("admin", "GET", `/images/prepull/${task.json.id}`)).status).toBe(200);
   });
 });
 
@@ -178,13 +157,13 @@ describe("prepull tasks", () => {
     const task = await as("bob", "POST", "/images/prepull", { image: "host" });
     expect(task.status).toBe(202);
     for (const method of ["GET", "DELETE"]) {
-      const hidden = await as("alice", method, `/images/prepull/${task.body.id}`);
+      const hidden = await as("alice", method, `/images/prepull/${task.json.id}`);
       expect(hidden.status).toBe(404);
-      expect(hidden.body.error.code).toBe("PREPULL_NOT_FOUND");
+      expect(hidden.json.error.code).toBe("PREPULL_NOT_FOUND");
     }
-    expect((await as("alice", "GET", "/images/prepull")).body.items).toEqual([]);
-    expect((await as("bob", "GET", "/images/prepull")).body.items.map((t: { id: string }) => t.id)).toContain(task.body.id);
-    expect((await as("bob", "GET", `/images/prepull/${task.body.id}`)).status).toBe(200);
+    expect((await as("alice", "GET", "/images/prepull")).json.items).toEqual([]);
+    expect((await as("bob", "GET", "/images/prepull")).json.items.map((t: { id: string }) => t.id)).toContain(task.json.id);
+    expect((await as("bob", "GET", `/images/prepull/${task.json.id}`)).status).toBe(200);
   });
 });
 

@@ -5,18 +5,24 @@ import { Document, parseAllDocuments, Scalar, visit } from "yaml";
 import type { TemplateCaller } from "./contract";
 import { errors } from "./errors";
 import type { CreateTemplateRequest, ImportResultWire, ImportStrategy, PrepullRequest, PrepullWire, TemplateSpec, TemplateWire, UpdateTemplateRequest } from "./schema";
-import type { Store, TemplateRow } from "./store";
-import { canRead, principalOfCaller } from "./template-access";
+import type { Principal } from "bunker/core";
+import type { Store, TemplateFilter, TemplateRow } from "./store";
+import { principalOfCaller } from "./template-access";
 
 /** What import and export need from the template rules. */
 export interface TemplateYamlDeps {
   store: Store;
+  /** The template if the caller may see it; undefined otherwise, as for a missing one. */
+  visible(name: string, caller: TemplateCaller): Promise<TemplateRow | undefined>;
   /** The template if the caller may read it; TEMPLATE_NOT_FOUND otherwise. */
   readable(name: string, caller: TemplateCaller): Promise<TemplateRow>;
-  latestSpec(template: TemplateRow): Promise<TemplateSpec>;
+  /** The `viewer` of a store filter that lets through what the principal may see. */
+  viewerOf(principal: Principal): TemplateFilter["viewer"];
   create(req: CreateTemplateRequest, caller: TemplateCaller): Promise<TemplateWire>;
   update(name: string, req: UpdateTemplateRequest, caller: TemplateCaller): Promise<TemplateWire>;
   prepull(request: PrepullRequest, owner: string, template?: string): Promise<PrepullWire>;
+  /** The most an export of many templates may weigh (plugins.liteboxd.maxExportBytes). */
+  maxExportBytes: number;
 }
 
 const yamlDoc = (t: TemplateRow, spec: TemplateSpec) => ({
@@ -87,16 +93,17 @@ export function createTemplateYaml(deps: TemplateYamlDeps) {
     return toPortableYaml(yamlDoc(t, v.spec));
   }
 
+  /** The templates the caller sees, each with its latest spec, from one query; an export past maxExportBytes is 413
+   * (measured on the stored specs before they are read, and on the YAML written). */
   async function exportAll(q: { tag?: string; names?: string[] }, caller: TemplateCaller): Promise<string> {
-    const principal = principalOfCaller(caller);
-    const items = [];
-    for (const t of await store.listTemplates()) {
-      if (!canRead(t, principal)) continue;
-      if (q.tag && !t.tags.includes(q.tag)) continue;
-      if (q.names?.length && !q.names.includes(t.name)) continue;
-      items.push(yamlDoc(t, await deps.latestSpec(t)));
-    }
-    return toPortableYaml({ apiVersion: "liteboxd/v1", kind: "SandboxTemplateList", exportedAt: new Date().toISOString(), items });
+    const filter: TemplateFilter = { viewer: deps.viewerOf(principalOfCaller(caller)), tag: q.tag, names: q.names?.length ? q.names : undefined };
+    const max = deps.maxExportBytes;
+    const tooLarge = () => errors.PAYLOAD_TOO_LARGE(`the export is larger than ${max} bytes (plugins.liteboxd.maxExportBytes): export fewer templates (?tag= or ?names=), or one at a time`);
+    if ((await store.latestSpecsLength(filter)) > max) throw tooLarge();
+    const items = (await store.templatesWithSpecs(filter)).map((r) => yamlDoc(r.template, r.spec));
+    const text = toPortableYaml({ apiVersion: "liteboxd/v1", kind: "SandboxTemplateList", exportedAt: new Date().toISOString(), items });
+    if (Buffer.byteLength(text) > max) throw tooLarge();
+    return text;
   }
 
   /** A template the caller cannot see counts as absent: creating over it fails with TEMPLATE_EXISTS, as a JSON create
@@ -110,8 +117,7 @@ export function createTemplateYaml(deps: TemplateYamlDeps) {
       const name = typeof rawName === "string" ? rawName : "";
       try {
         if (!name) throw errors.INVALID_REQUEST("invalid template: metadata.name: Expected string");
-        const found = await store.templateByName(name);
-        const exists = found !== undefined && canRead(found, principal);
+        const exists = (await deps.visible(name, caller)) !== undefined;
         if ((exists && strategy === "create-only") || (!exists && strategy === "update-only")) {
           result.skipped++;
           result.results.push({ name, action: "skipped" });

@@ -1,15 +1,15 @@
 // Template rules: create, a new version on every update, rollback as a new version, who may see and change what;
 // composed with YAML import/export (template-yaml.ts) and prepull tasks (prepull.ts) into "liteboxd.templates".
-import { canAccess } from "bunker/core";
+import { canAccess, quoted, type Principal } from "bunker/core";
 import type { TemplateCaller, TemplateListQuery, TemplateService } from "./contract";
 import type { SandboxDriver } from "./drivers/types";
-import { echoed, errors } from "./errors";
+import { errors } from "./errors";
 import { createPrepullTasks } from "./prepull";
-import { CreateTemplateBody, TEMPLATE_NAME, UpdateTemplateBody, type CreateTemplateRequest, type RollbackWire, type TemplateListWire, type TemplateSpec, type TemplateVersionWire, type TemplateWire, type UpdateTemplateRequest, type VersionListWire } from "./schema";
-import type { Store, TemplateRow, VersionRow } from "./store";
+import { CreateTemplateBody, TEMPLATE_NAME, UpdateTemplateBody, type CreateTemplateRequest, type RollbackWire, type SpecSummary, type TemplateListWire, type TemplateSpec, type TemplateVersionWire, type TemplateWire, type UpdateTemplateRequest, type VersionListWire } from "./schema";
+import type { Store, TemplateFilter, TemplateRow, VersionRow } from "./store";
 import { canRead, principalOfCaller } from "./template-access";
 import { createTemplateYaml } from "./template-yaml";
-import { admitTemplateRequest, type TemplateLimits } from "./template-rules";
+import { admitTemplateRequest, decodedSize, type TemplateLimits } from "./template-rules";
 
 const now = () => new Date().toISOString();
 
@@ -26,26 +26,53 @@ export interface ManagedTemplateService {
   recoverPrepulls(): Promise<number>;
 }
 
-const notFound = (name: string) => errors.TEMPLATE_NOT_FOUND(`template ${echoed(name)} not found`);
+const notFound = (name: string) => errors.TEMPLATE_NOT_FOUND(`template ${quoted(name, 256)} not found`);
 
-const templateWire = (t: TemplateRow, spec?: TemplateSpec): TemplateWire => ({
+const templateWire = <S extends TemplateSpec | SpecSummary = TemplateSpec>(t: TemplateRow, spec?: S): TemplateWire<S> => ({
   id: t.id, name: t.name, displayName: t.displayName ?? undefined, description: t.description ?? undefined, tags: t.tags,
   author: t.author ?? undefined, isPublic: t.isPublic, latestVersion: t.latestVersion, createdAt: t.createdAt,
   updatedAt: t.updatedAt, ...(spec ? { spec } : {}),
 });
 
-const versionWire = (v: VersionRow): TemplateVersionWire => ({
-  id: v.id, templateId: v.templateId, version: v.version, spec: v.spec, changelog: v.changelog ?? undefined,
+const versionWire = <S extends TemplateSpec | SpecSummary>(v: VersionRow, spec: S): TemplateVersionWire<S> => ({
+  id: v.id, templateId: v.templateId, version: v.version, spec, changelog: v.changelog ?? undefined,
   createdBy: v.createdBy ?? undefined, createdAt: v.createdAt,
 });
 
-export function createTemplateService(store: Store, driver: SandboxDriver, limits: TemplateLimits): ManagedTemplateService {
+/** A spec as lists show it: each file without its content (up to maxTemplateFilesBytes of it), with its size instead.
+ * The whole spec stays one GET away (the template, or one of its versions). */
+function specSummary(spec: TemplateSpec): SpecSummary {
+  if (!spec.files) return spec as SpecSummary;
+  return {
+    ...spec,
+    files: spec.files.map((f) => ({
+      ...(f.source !== undefined ? { source: f.source } : {}), destination: f.destination,
+      ...(f.encoding !== undefined ? { encoding: f.encoding } : {}), size: decodedSize(f),
+    })),
+  };
+}
+
+/** The templates a principal sees: the public ones and its own, or every one for an admin. */
+const viewerOf = (principal: Principal): TemplateFilter["viewer"] => (principal.admin ? undefined : principal.userId);
+
+export interface TemplateServiceOptions extends TemplateLimits {
+  /** The most a YAML export of many templates may weigh (plugins.liteboxd.maxExportBytes): a larger one is 413. */
+  maxExportBytes: number;
+}
+
+export function createTemplateService(store: Store, driver: SandboxDriver, limits: TemplateServiceOptions): ManagedTemplateService {
   const prepulls = createPrepullTasks(store, driver);
 
-  /** The template if the caller may read it; another user's private one is "not found", like a missing one. */
-  async function readable(name: string, caller: TemplateCaller): Promise<TemplateRow> {
+  /** The template of that name if the caller may see it; another user's private one is undefined, like a missing one. */
+  async function visible(name: string, caller: TemplateCaller): Promise<TemplateRow | undefined> {
     const t = await store.templateByName(name);
-    if (!t || !canRead(t, principalOfCaller(caller))) throw notFound(name);
+    return t && canRead(t, principalOfCaller(caller)) ? t : undefined;
+  }
+
+  /** The template if the caller may read it; TEMPLATE_NOT_FOUND otherwise, the same for a missing one. */
+  async function readable(name: string, caller: TemplateCaller): Promise<TemplateRow> {
+    const t = await visible(name, caller);
+    if (!t) throw notFound(name);
     return t;
   }
 
@@ -67,7 +94,7 @@ export function createTemplateService(store: Store, driver: SandboxDriver, limit
 
   async function create(input: CreateTemplateRequest, caller: TemplateCaller): Promise<TemplateWire> {
     const req = admitTemplateRequest(CreateTemplateBody, input, limits);
-    if (!TEMPLATE_NAME.test(req.name)) throw errors.INVALID_REQUEST(`name "${echoed(req.name)}" must be a DNS label: 1-63 characters of a-z, 0-9 and "-"`);
+    if (!TEMPLATE_NAME.test(req.name)) throw errors.INVALID_REQUEST(`name "${quoted(req.name, 256)}" must be a DNS label: 1-63 characters of a-z, 0-9 and "-"`);
     const owner = principalOfCaller(caller).userId;
     // Names are global (LiteBoxd has one namespace): the answer says the name is taken, never whose it is or what.
     const exists = () => errors.TEMPLATE_EXISTS(`template ${req.name} already exists`);
@@ -100,17 +127,17 @@ export function createTemplateService(store: Store, driver: SandboxDriver, limit
     return templateWire(next, req.spec);
   }
 
-  /** LiteBoxd loads each listed template's spec (its CLI shows the image from it): so do we, for the page only. */
+  /** LiteBoxd's list items carry the latest spec (its CLI shows the image from it): so do ours, for the page only,
+   * fetched with the page in one query, and with each file's content left out (specSummary). */
   async function list(q: TemplateListQuery, caller: TemplateCaller): Promise<TemplateListWire> {
     const page = Math.max(1, q.page ?? 1);
     const pageSize = Math.min(100, Math.max(1, q.pageSize ?? 20));
-    const needle = q.search?.toLowerCase();
-    const principal = principalOfCaller(caller);
-    const all = (await store.listTemplates()).filter((t) => canRead(t, principal) &&
-      (!q.tag || t.tags.includes(q.tag)) &&
-      (!needle || [t.name, t.displayName ?? "", t.description ?? ""].some((f) => f.toLowerCase().includes(needle))));
-    const items = await Promise.all(all.slice((page - 1) * pageSize, page * pageSize).map(async (t) => templateWire(t, await latestSpec(t))));
-    return { items, total: all.length, page, pageSize };
+    const filter: TemplateFilter = { viewer: viewerOf(principalOfCaller(caller)), tag: q.tag, search: q.search };
+    const [rows, total] = await Promise.all([
+      store.templatesWithSpecs(filter, { limit: pageSize, offset: (page - 1) * pageSize }),
+      store.countTemplates(filter),
+    ]);
+    return { items: rows.map((r) => templateWire(r.template, specSummary(r.spec))), total, page, pageSize };
   }
 
   async function rollback(name: string, targetVersion: number, changelog: string | undefined, caller: TemplateCaller): Promise<RollbackWire> {
@@ -126,7 +153,7 @@ export function createTemplateService(store: Store, driver: SandboxDriver, limit
     return { id: t.id, name: t.name, latestVersion: next.latestVersion, rolledBackFrom: t.latestVersion, rolledBackTo: targetVersion, updatedAt: at };
   }
 
-  const yaml = createTemplateYaml({ store, readable, latestSpec, create, update, prepull: prepulls.prepull });
+  const yaml = createTemplateYaml({ store, visible, readable, viewerOf, create, update, prepull: prepulls.prepull, maxExportBytes: limits.maxExportBytes });
 
   const service = {
     create,
@@ -135,8 +162,7 @@ export function createTemplateService(store: Store, driver: SandboxDriver, limit
     rollback,
     ...yaml,
     async exists(name: string, caller: TemplateCaller): Promise<boolean> {
-      const t = await store.templateByName(name);
-      return t !== undefined && canRead(t, principalOfCaller(caller));
+      return (await visible(name, caller)) !== undefined;
     },
     async get(name: string, caller: TemplateCaller): Promise<TemplateWire> {
       const t = await readable(name, caller);
@@ -145,15 +171,16 @@ export function createTemplateService(store: Store, driver: SandboxDriver, limit
     async remove(name: string, caller: TemplateCaller): Promise<void> {
       await store.deleteTemplate((await changeable(name, caller)).id);
     },
+    /** Every version, each spec without its files' content (specSummary): a version's whole spec is GET .../versions/:v. */
     async versions(name: string, caller: TemplateCaller): Promise<VersionListWire> {
-      const items = (await store.versions((await readable(name, caller)).id)).map(versionWire);
+      const items = (await store.versions((await readable(name, caller)).id)).map((v) => versionWire(v, specSummary(v.spec)));
       return { items, total: items.length };
     },
     async version(name: string, version: number, caller: TemplateCaller): Promise<TemplateVersionWire> {
       const t = await readable(name, caller);
       const v = await store.version(t.id, version);
       if (!v) throw errors.VERSION_NOT_FOUND(`template ${t.name} has no version ${version}`);
-      return versionWire(v);
+      return versionWire(v, v.spec);
     },
     prepull: (request, caller) => prepulls.prepull(request, principalOfCaller(caller).userId),
     /** Pulling fills the shared cache on a template's behalf: a change, so only its owner (or an admin) may. */
@@ -168,8 +195,8 @@ export function createTemplateService(store: Store, driver: SandboxDriver, limit
 
   const specs: TemplateSpecSource = {
     async specFor(name, version, owner) {
-      const t = await store.templateByName(name);
-      if (!t || !canRead(t, principalOfCaller(owner))) return undefined;
+      const t = await visible(name, owner);
+      if (!t) return undefined;
       const v = await store.version(t.id, version ?? t.latestVersion);
       return v ? { spec: v.spec, version: v.version } : undefined;
     },

@@ -1,6 +1,7 @@
 // One SSH session channel: a shell or a command (with or without a PTY), or the SFTP subsystem, each a process in
 // the sandbox started through execInteractive; output, exit status, resize, signals and stdin EOF go through.
 import type { PseudoTtyInfo, ServerChannel, Session } from "ssh2";
+import { forEachLine } from "bunker/core";
 import type { InteractiveProcess, SandboxService } from "../liteboxd/contract";
 
 /** OpenSSH's sftp-server, run INSIDE the sandbox so every path is confined by the sandbox itself; it logs each
@@ -88,8 +89,9 @@ export function serveSession(session: Session, scope: SessionScope): void {
     void run(accept(), [SFTP_SERVER, "-e", "-l", "INFO", "-d", WORKDIR], sftpLogger(scope));
   });
 
-  async function run(channel: ServerChannel, command: string[], onStderr?: (data: Uint8Array) => void) {
-    const tty = pty !== undefined && !onStderr;
+  async function run(channel: ServerChannel, command: string[], stderrSink?: StderrSink) {
+    const onStderr = stderrSink?.write;
+    const tty = pty !== undefined && !stderrSink;
     // A write racing the channel's end (the connection closing) must not become an unhandled 'error' event.
     channel.on("error", () => undefined);
     channel.stderr.on("error", () => undefined);
@@ -100,6 +102,7 @@ export function serveSession(session: Session, scope: SessionScope): void {
         env: tty ? { ...env, TERM: pty?.term || "xterm" } : env, cwd: WORKDIR,
       });
     } catch (error) {
+      stderrSink?.close();
       tracked.release();
       channel.stderr.write(`bunker: ${(error as Error).message}\r\n`);
       channel.exit(1);
@@ -108,6 +111,7 @@ export function serveSession(session: Session, scope: SessionScope): void {
     }
     const p = proc;
     if (!tracked.attach(p)) {
+      stderrSink?.close();
       p.kill("SIGKILL");
       tracked.release();
       return;
@@ -127,6 +131,7 @@ export function serveSession(session: Session, scope: SessionScope): void {
     const code = await p.exited;
     exited = true;
     await Promise.race([pumped, Bun.sleep(OUTPUT_GRACE_MS)]);
+    stderrSink?.close();
     tracked.release();
     // A closing connection sends its message, exit status and close itself, in that order.
     if (tracked.ending()) return;
@@ -176,24 +181,35 @@ function drained(target: NodeJS.WritableStream, channel: ServerChannel): Promise
   });
 }
 
+/** Where a process's stderr goes instead of the channel (sftp-server's log); closed once the process is done. */
+interface StderrSink {
+  write(data: Uint8Array): void;
+  close(): void;
+}
+
 /** Turns sftp-server's INFO log lines into the sandbox's events: uploads, downloads and changes. */
-function sftpLogger(scope: SessionScope): (data: Uint8Array) => void {
-  const decoder = new TextDecoder();
-  let pending = "";
-  return (data) => {
-    pending += decoder.decode(data, { stream: true });
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    if (pending.length > 64 * 1024) pending = "";
-    for (const line of lines) {
-      const close = /^close "(.*)" bytes read (\d+) written (\d+)$/.exec(line.trim());
-      if (close) {
-        const [, path, read, written] = close;
-        if (Number(written) > 0) scope.record("Normal", "SFTPUpload", `${short(path!)} (${written} bytes)`);
-        if (Number(read) > 0) scope.record("Normal", "SFTPDownload", `${short(path!)} (${read} bytes)`);
-      } else if (/^(remove name|rmdir name|mkdir name|rename old|posix-rename old|symlink old|hardlink old) /.test(line)) {
-        scope.record("Normal", "SFTPChange", short(line.trim()));
-      }
+function sftpLogger(scope: SessionScope): StderrSink {
+  let input!: ReadableStreamDefaultController<Uint8Array>;
+  let closed = false;
+  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (input = c) });
+  void forEachLine(stream, (line) => {
+    const close = /^close "(.*)" bytes read (\d+) written (\d+)$/.exec(line.trim());
+    if (close) {
+      const [, path, read, written] = close;
+      if (Number(written) > 0) scope.record("Normal", "SFTPUpload", `${short(path!)} (${written} bytes)`);
+      if (Number(read) > 0) scope.record("Normal", "SFTPDownload", `${short(path!)} (${read} bytes)`);
+    } else if (/^(remove name|rmdir name|mkdir name|rename old|posix-rename old|symlink old|hardlink old) /.test(line)) {
+      scope.record("Normal", "SFTPChange", short(line.trim()));
     }
+  }, { maxLineLength: 64 * 1024 });
+  return {
+    write: (data) => {
+      if (!closed) input.enqueue(data);
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      input.close();
+    },
   };
 }

@@ -6,8 +6,6 @@ import { BunkerError, defineErrors } from "../../core/errors";
 export { BunkerError };
 
 export const errors = defineErrors({
-  /** A request part beyond what the schema can check (params or input too large or too deeply nested). */
-  VALIDATION_FAILED: 400,
   INVALID_FILE_PATH: 400,
   NOT_A_SHEET: 400,
   /** The input does not fit the window the session waits on (details.fields says why, per field). */
@@ -27,10 +25,6 @@ export const errors = defineErrors({
   EXECUTOR_UNAVAILABLE: 503,
   EXECUTOR_RESTARTED: 503,
 });
-
-const ECHO_LENGTH = 200;
-/** A request value as an error may quote it: never the whole of a long one. */
-export const echo = (value: string) => (value.length > ECHO_LENGTH ? `${value.slice(0, ECHO_LENGTH)}… (${value.length} characters)` : value);
 
 export interface WireError {
   status: number;

@@ -1,8 +1,10 @@
 // Loads sheet modules from the safe directories only (checked on the real path), reloading them when they change.
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
+// quoted() from the core's errors module directly: the worker loads this file without the rest of the core.
+import { quoted } from "../../core/errors";
 import * as calc from "./calc";
-import { echo, errors, type BunkerError } from "./errors";
+import { errors, type BunkerError } from "./errors";
 
 export const SHEET_EXTENSIONS = [".ts", ".js", ".mjs", ".tsx", ".jsx"];
 
@@ -62,17 +64,17 @@ export class SheetLoader {
     const lexical = candidates.filter((c) => this.safeDirs.some((d) => isInside(d, c)));
     if (!lexical.length) throw this.outside(filePath);
     const found = lexical.find((c) => existsSync(c));
-    if (!found) throw errors.SHEET_NOT_FOUND(`no sheet at ${echo(filePath)}`, { file_path: echo(filePath) });
+    if (!found) throw errors.SHEET_NOT_FOUND(`no sheet at ${quoted(filePath)}`, { file_path: quoted(filePath) });
     const real = realpathSync(found);
     if (!this.realSafeDirs().some((d) => isInside(d, real))) throw this.outside(filePath);
     if (!statSync(real).isFile() || !SHEET_EXTENSIONS.includes(extname(real))) {
-      throw errors.NOT_A_SHEET(`${echo(filePath)} is not a sheet module (${SHEET_EXTENSIONS.join(", ")})`, { file_path: echo(filePath) });
+      throw errors.NOT_A_SHEET(`${quoted(filePath)} is not a sheet module (${SHEET_EXTENSIONS.join(", ")})`, { file_path: quoted(filePath) });
     }
     return real;
   }
 
   private outside(filePath: string): BunkerError {
-    return errors.PATH_NOT_ALLOWED(`${echo(filePath)} is outside the safe directories`, { file_path: echo(filePath) });
+    return errors.PATH_NOT_ALLOWED(`${quoted(filePath)} is outside the safe directories`, { file_path: quoted(filePath) });
   }
 
   /** Imports the module (again when its mtime changed or the cache was invalidated) and returns the named function. */
@@ -87,7 +89,7 @@ export class SheetLoader {
       try {
         module = (await import(url)) as Record<string, unknown>;
       } catch (err) {
-        throw errors.SHEET_LOAD_FAILED(`${echo(filePath)} could not be loaded: ${(err as Error).message}`, { file_path: echo(filePath) });
+        throw errors.SHEET_LOAD_FAILED(`${quoted(filePath)} could not be loaded: ${(err as Error).message}`, { file_path: quoted(filePath) });
       }
       entry = { mtimeMs, module };
       this.cache.set(real, entry);
@@ -95,7 +97,7 @@ export class SheetLoader {
     const fn = entry.module[funcName];
     if (typeof fn !== "function") {
       const available = Object.keys(entry.module).filter((k) => typeof entry!.module[k] === "function");
-      throw errors.FUNCTION_NOT_FOUND(`${echo(filePath)} exports no function "${funcName}"`, { func_name: funcName, available });
+      throw errors.FUNCTION_NOT_FOUND(`${quoted(filePath)} exports no function "${funcName}"`, { func_name: funcName, available });
     }
     return fn as SheetFunction;
   }

@@ -2,22 +2,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Bunker } from "bunker/core";
 import { join } from "node:path";
-import { calcBunker, EXECUTOR_VARIANTS, makeSafeDir } from "./testing";
+import { withoutRequestId } from "../../test/support/tenancy";
+import { calcBunker, call, EXECUTOR_VARIANTS, makeSafeDir } from "./testing";
 
 type As = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
 
-function userOf(bunker: Bunker, key: string): As {
-  return async (method, path, body) => {
-    const res = await bunker.handle(new Request(`http://localhost${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }));
-    return { status: res.status, body: await res.json() };
-  };
-}
-
-const withoutRequestId = (body: any) => ({ ...body, error: { ...body.error, request_id: undefined } });
+const userOf = (bunker: Bunker, key: string): As => (method, path, body) => call(bunker, method, path, body, { authorization: `Bearer ${key}` });
 
 describe.each(EXECUTOR_VARIANTS)("$name", (variant) => {
   let dir: ReturnType<typeof makeSafeDir>;

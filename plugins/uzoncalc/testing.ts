@@ -32,11 +32,11 @@ export async function calcBunker(variant: ExecutorVariant, dataDir: string, conf
   });
 }
 
-export async function call(bunker: Bunker, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function call(bunker: Bunker, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const res = await bunker.handle(
     new Request(`http://localhost${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     }),
   );

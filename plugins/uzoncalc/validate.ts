@@ -1,6 +1,6 @@
 // Checks a submitted form against the window the session waits on; returns normalized values or per-field messages.
+import { jsonShapeProblem, validationFailed } from "bunker/core";
 import type { CalcField, CalcWindow } from "./calc";
-import { errors } from "./errors";
 
 export type ValidationResult =
   | { ok: true; values: Record<string, unknown> }
@@ -81,30 +81,12 @@ export function validateInput(win: CalcWindow, input: unknown): ValidationResult
 }
 
 /** How deep params and inputs may nest: far beyond any form, well short of what recursion in JSON code survives. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 /** The longest object key anywhere in params or inputs (field names are short). */
-export const MAX_KEY_LENGTH = 128;
-
-/** The first rule `value` breaks (depth, key length), found without recursion; null when it keeps them all. */
-function shapeProblem(value: unknown): string | null {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
-    if (depth > MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels`;
-    for (const [key, child] of Object.entries(v)) {
-      if (key.length > MAX_KEY_LENGTH) return `has a key longer than ${MAX_KEY_LENGTH} characters`;
-      stack.push([child, depth + 1]);
-    }
-  }
-  return null;
-}
+const MAX_KEY_LENGTH = 128;
 
 /** Refuses a request value that breaks the shape rules or weighs more than `maxBytes` as JSON (400, not echoing it). */
 export function checkJsonSize(field: string, value: unknown, maxBytes: number): void {
-  const refuse = (message: string) => errors.VALIDATION_FAILED(`invalid body: ${field}: ${message}`, { in: "body", fields: [{ field, message }] });
-  const problem = shapeProblem(value);
-  if (problem) throw refuse(problem);
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
-  if (bytes > maxBytes) throw refuse(`is ${bytes} bytes as JSON; at most ${maxBytes}`);
+  const problem = jsonShapeProblem(value, { maxDepth: MAX_JSON_DEPTH, maxKeyLength: MAX_KEY_LENGTH, maxBytes });
+  if (problem) throw validationFailed("body", [{ field, message: problem }]);
 }

@@ -2,6 +2,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, chmodSync, chownSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./processes";
 
 export interface TestPostgres {
   url: string;
@@ -19,13 +20,6 @@ function pgBin(name: string): string {
   return found;
 }
 
-async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-}
-
 /** Uses BUNKER_TEST_DATABASE_URL when set; otherwise initdb + pg_ctl in a temp dir, as user postgres when root. */
 export async function startPostgres(): Promise<TestPostgres> {
   if (process.env.BUNKER_TEST_DATABASE_URL) return { url: process.env.BUNKER_TEST_DATABASE_URL, stop: async () => {} };
@@ -41,7 +35,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const data = join(dir, "data");
   const init = Bun.spawnSync(wrap([pgBin("initdb"), "-D", data, "-U", "bunker", "--auth=trust", "-E", "UTF8", "--no-sync"]), { stdout: "pipe", stderr: "pipe" });
   if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
-  const port = await freePort();
+  const port = freePort();
   const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   const start = Bun.spawnSync(wrap([pgBin("pg_ctl"), "-D", data, "-o", opts, "-l", join(dir, "log"), "-w", "-t", "30", "start"]), { stdout: "pipe", stderr: "pipe" });
   if (start.exitCode !== 0) throw new Error(`pg_ctl start failed: ${start.stderr.toString()}${start.stdout.toString()}`);

@@ -141,7 +141,7 @@ async function readBounded(res: Response, limit: number): Promise<string> {
 }
 
 /** Sends a WebSocket upgrade over a raw socket and returns the status line's code (101: the socket opened). */
-export function upgrade(baseUrl: string, path: string, headers: Record<string, string>): Promise<Answer> {
+function upgrade(baseUrl: string, path: string, headers: Record<string, string>): Promise<Answer> {
   const url = new URL(baseUrl + path);
   const lines = [
     `GET ${url.pathname}${url.search} HTTP/1.1`,
@@ -186,6 +186,9 @@ export function differences(before: unknown, after: unknown, at = ""): string[] 
   const show = (v: unknown) => (JSON.stringify(v) ?? "undefined").slice(0, 160);
   return [`${at || "."}: ${show(before)} → ${show(after)}`];
 }
+
+/** An error body with its request id blanked: two answers that must read alike differ only in that. */
+export const withoutRequestId = (body: any) => ({ ...body, error: { ...body.error, request_id: undefined } });
 
 /** The error code of a Bunker or LiteBoxd error body, for messages. */
 export const codeOf = (answer: Answer): string => answer.json?.error?.code ?? answer.json?.code ?? answer.json?.error ?? "";

@@ -7,23 +7,9 @@ import { createBunker, type Bunker } from "bunker/core";
 import liteboxd from "../../liteboxd/index";
 import agentRuntime from "../index";
 import { eventually } from "../../../test/support/eventually";
-import { AGENT_COMMAND, agentCli, createAgent, freePort, quietly, TempDirs, testEnv } from "./test-support";
+import { AGENT_COMMAND, agentCli, freePort, quietly, useWorkspace } from "./test-support";
 
-const temp = new TempDirs();
-let cwd: string;
-let env: Record<string, string>;
-
-beforeAll(() => {
-  cwd = temp.make();
-  env = testEnv(temp.make("create-agent-home-"));
-});
-afterAll(() => temp.cleanup());
-
-async function scaffold(name: string, extra: string[] = []): Promise<string> {
-  const result = await createAgent([name, "--no-interactive", "--no-git", ...extra], { cwd, env });
-  expect(result.code).toBe(0);
-  return join(cwd, name);
-}
+const { temp, cwd, env, scaffold } = useWorkspace();
 
 describe("agent configure with flags", () => {
   test("changes only the named fields and keeps every comment and the key order", async () => {

@@ -49,7 +49,7 @@ export async function runAgentCommand(args: string[]): Promise<number> {
 }
 
 /** Runs the command and exits with its status (for running this file directly). */
-export async function agentCommand(args: string[]): Promise<void> {
+async function agentCommand(args: string[]): Promise<void> {
   const status = await runAgentCommand(args);
   process.exit(status);
 }

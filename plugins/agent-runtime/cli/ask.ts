@@ -1,5 +1,8 @@
 // One question at a time on a terminal, for `bunker agent configure`: the current value in brackets, asked again
 // until the answer passes the field's rule. Ctrl-C or end of input cancels the command (exit status 2).
+// It deliberately mirrors create-agent/prompts.ts's `ask` (same prompt, same re-asking) rather than importing it:
+// create-agent is a standalone package that imports nothing of Bunker's, and Bunker's CLI does not import the
+// scaffolder's internals either; the two differ only in the error a cancel raises (usageError here, CANCELLED there).
 import { createInterface } from "node:readline";
 import { usageError } from "./errors";
 

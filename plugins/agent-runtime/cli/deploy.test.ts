@@ -1,38 +1,29 @@
 // Scaffold → `bunker agent deploy` → `bunker agent invoke` against a real Bunker server (liteboxd sandboxes).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBunker, type Bunker } from "bunker/core";
 import liteboxd from "../../liteboxd/index";
 import agentRuntime from "../index";
 import { loadAgentConfig } from "bunker/agent-config";
-import { AGENT_COMMAND, agentCli, createAgent, TempDirs, testEnv } from "./test-support";
+import { AGENT_COMMAND, agentCli, useWorkspace } from "./test-support";
 
-const temp = new TempDirs();
-let cwd: string;
-let env: Record<string, string>;
 let bunker: Bunker;
 let url: string;
+const { temp, cwd, env, scaffold } = useWorkspace({ beforeCleanup: () => bunker?.stop() });
 
 beforeAll(async () => {
-  cwd = temp.make();
   bunker = await createBunker({
     builtins: false,
     plugins: [liteboxd, agentRuntime],
     config: { dataDir: join(temp.make("create-agent-server-"), "data"), log: { level: "silent" }, server: { port: 0 } },
   });
   url = (await bunker.listen()).url;
-  env = { ...testEnv(temp.make("create-agent-home-")), BUNKER_URL: url };
-});
-afterAll(async () => {
-  await bunker?.stop();
-  temp.cleanup();
+  env.BUNKER_URL = url;
 });
 
 async function scaffoldAndDeploy(name: string, template: string): Promise<string> {
-  const made = await createAgent([name, "-t", template, "--no-interactive", "--no-git", "--no-install"], { cwd, env });
-  expect(made.code).toBe(0);
-  const dir = join(cwd, name);
+  const dir = await scaffold(name, ["-t", template, "--no-install"]);
   const deployed = await agentCli(["deploy"], { cwd: dir, env });
   expect(deployed.stderr).toBe("");
   expect(deployed.code).toBe(0);
@@ -62,9 +53,7 @@ describe("deploying a scaffolded project", () => {
 
 describe("a deploy the server fails", () => {
   test("exits 1 with the server's reason and writes the failed status into agent.yaml", async () => {
-    const made = await createAgent(["huge-agent", "--no-interactive", "--no-git", "--no-install"], { cwd, env });
-    expect(made.code).toBe(0);
-    const dir = join(cwd, "huge-agent");
+    const dir = await scaffold("huge-agent", ["--no-install"]);
     // 9 MiB of zeros: a tiny archive to upload, but over the host's 8 MiB project limit once unpacked, so the build fails
     writeFileSync(join(dir, "weights.bin"), new Uint8Array(9 * 1024 * 1024));
     const result = await agentCli(["deploy"], { cwd: dir, env });

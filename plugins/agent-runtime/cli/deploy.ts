@@ -5,19 +5,17 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { AgentStatus } from "bunker/agent-config";
 import type { AgentTemplate, DeployResult } from "../schema";
+import { EXCLUDED } from "../skipped";
 import { call, resolveConnection, type Connection } from "./connection";
 import { CliError, EXIT, usageError } from "./errors";
 import { findProject, loadProject, readRaw, saveProject, validated, type Project } from "./project";
 
 export const DEPLOY_USAGE = `usage: bunker agent deploy [--dir DIR] [--template-id ID] [--timeout SEC] [--json]
 
-Uploads the agent project in DIR (default .) to the Bunker server as a .tar.gz (without node_modules, .git and
-caches) and deploys it as a template (named metadata.name unless --template-id says otherwise), prints the build's
+Uploads the agent project in DIR (default .) to the Bunker server as a .tar.gz (without node_modules, .git, .venv,
+.bunker and caches) and deploys it as a template (named metadata.name unless --template-id says otherwise), prints the build's
 phases as they change, and writes the resulting status into agent.yaml.
   --timeout SEC   seconds to wait for the build (default 600)`;
-
-/** Left out of the upload: installed packages, history, caches. */
-const EXCLUDED = ["node_modules", ".git", "__pycache__", ".venv", "*.pyc", ".DS_Store"];
 
 /** The project as a .tar.gz, made with tar from an argv array. */
 async function packProject(dir: string): Promise<Uint8Array<ArrayBuffer>> {

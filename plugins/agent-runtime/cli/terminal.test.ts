@@ -1,31 +1,21 @@
 // `bunker agent configure` answered through a real pseudo-terminal (test/support/terminal.ts).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadAgentConfig } from "bunker/agent-config";
 import { Terminal } from "../../../test/support/terminal";
-import { AGENT_COMMAND, createAgent, TempDirs, testEnv } from "./test-support";
+import { AGENT_COMMAND, useWorkspace } from "./test-support";
 
-const temp = new TempDirs();
-let cwd: string;
-let env: Record<string, string>;
 let terminal: Terminal;
+const { cwd, env, scaffold } = useWorkspace({ beforeCleanup: () => terminal?.close() });
 
 beforeAll(() => {
-  cwd = temp.make();
-  env = testEnv(temp.make("agent-cli-home-"));
   terminal = new Terminal(cwd, env);
-});
-afterAll(() => {
-  terminal.close();
-  temp.cleanup();
 });
 
 describe("bunker agent configure on a terminal", () => {
   test("offers the current values, refuses a bad limit, and writes the answers back with comments kept", async () => {
-    const created = await createAgent(["my-bot", "-t", "streaming", "--name", "bot-one", "--entrypoint", "main.ts", "--no-install", "--no-git", "--no-interactive"], { cwd, env });
-    expect(created.code).toBe(0);
-    const dir = join(cwd, "my-bot");
+    const dir = await scaffold("my-bot", ["-t", "streaming", "--name", "bot-one", "--entrypoint", "main.ts", "--no-install"]);
     terminal.start("configure", [...AGENT_COMMAND, "configure", "--dir", dir]);
     await terminal.answer("configure", "? Agent name (bot-one):", "bot-two");
     await terminal.answer("configure", "? Version (0.1.0):", "1.0.0");

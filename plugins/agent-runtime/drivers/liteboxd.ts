@@ -3,7 +3,8 @@
 // session is a liteboxd sandbox, and the agent's port is reached through liteboxd's port gateway
 // (`sandboxes.portTarget`: a host loopback port tunnelled into the sandbox's own network namespace). Nothing here
 // touches liteboxd's files on disk: a sandbox controls its /workspace, so any path in there is untrusted.
-import { agentPackageCache } from "../agent-bundle";
+import { BunkerError } from "bunker/core";
+import { agentPackage } from "../agent-bundle";
 import { errors } from "../errors";
 import type { SandboxService, TemplateService, TemplateSpec } from "../../liteboxd/contract";
 import { withDependencies } from "../dependencies";
@@ -22,7 +23,7 @@ type TemplateFile = NonNullable<TemplateSpec["files"]>[number];
 
 /** How often liteboxd's readiness probe asks /ping while the agent starts (its period floor is 50 ms). */
 const PROBE_PERIOD_MS = 50;
-/** Relative to /workspace, inside .bunker (which project files never overwrite: project-files.ts SKIPPED). */
+/** Relative to /workspace, inside .bunker (which project files never overwrite: skipped.ts SKIPPED). */
 const DEPENDENCY_ARCHIVE = ".bunker/dependencies.tgz";
 
 /** The project's files as liteboxd template files: UTF-8 text as is, anything else base64 when allowed. */
@@ -41,17 +42,23 @@ function templateFiles(files: ProjectFile[], binaryFiles: boolean): TemplateFile
   });
 }
 
-export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBackend {
-  /** `bunker/agent` for /workspace/node_modules/bunker, bundled once per server: templates reference no host path. */
-  const agentPackage = agentPackageCache();
+/** liteboxd's refusals of a sandbox that cannot take a request now, as the session's (other errors pass as they are). */
+function sessionError(id: string, error: unknown): unknown {
+  if (!(error instanceof BunkerError)) return error;
+  if (error.code === "SANDBOX_PAUSED") return errors.SESSION_PAUSED(`Session ${id} is paused: resume it first`, { session_id: id });
+  if (error.code === "SANDBOX_NOT_RUNNING") return errors.SESSION_NOT_RUNNING(`the sandbox of session ${id} is not running (${error.message})`, { session_id: id });
+  return error;
+}
 
+export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBackend {
   return {
     status: o.available,
 
     async createTemplate(owner, spec: AgentTemplateSpec) {
       const files = templateFiles(spec.files, o.binaryFiles);
       const size = spec.files.reduce((n, f) => n + f.bytes.byteLength, 0);
-      for (const file of await agentPackage()) files.push({ destination: `/workspace/${file.path}`, content: file.content });
+      // `bunker/agent` in /workspace/node_modules/bunker, bundled once per server: templates reference no host path.
+      files.push(...(await agentPackage()));
       let command = spec.command;
       if (spec.dependencies) {
         files.push({ destination: `/workspace/${DEPENDENCY_ARCHIVE}`, content: Buffer.from(spec.dependencies).toString("base64"), encoding: "base64" });
@@ -116,9 +123,10 @@ export function createLiteboxdBackend(o: LiteboxdBackendOptions): AgentSandboxBa
 
     async fetch(owner, id, port, request) {
       if (port !== AGENT_PORT) throw errors.PORT_UNSUPPORTED(`only the agent port ${AGENT_PORT} is reachable`);
-      const sandbox = await o.sandboxes.get(id, owner);
-      if (sandbox.status !== "running") throw errors.SESSION_NOT_RUNNING(`the sandbox of session ${id} is ${sandbox.status}`);
-      const target = await o.sandboxes.portTarget(id, port, owner);
+      // portTarget checks the owner and that the sandbox runs.
+      const target = await o.sandboxes.portTarget(id, port, owner).catch((error: unknown) => {
+        throw sessionError(id, error);
+      });
       const url = new URL(request.url);
       return fetch(`http://${target.host}:${target.port}${url.pathname}${url.search}`, {
         method: request.method,

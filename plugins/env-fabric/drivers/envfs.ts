@@ -1,12 +1,14 @@
 // The envs on disk: ENVS_BASE_PATH/@<owner>/<workflow>/<node>/<version>/{pyproject.toml, uv.lock, .venv, bunker-env.json}.
 // The owner is part of an env's identity: two users' (workflow, node, version) never meet on disk.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { OPEN_MODE_USER, USER_ID_PATTERN } from "bunker/core";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import type { EnvIds } from "../validate";
 
-export const META_FILE = "bunker-env.json";
+const META_FILE = "bunker-env.json";
 /** Who owned the envs made before envs had owners: the open-mode user. */
-export const LEGACY_OWNER = "local";
+const LEGACY_OWNER = OPEN_MODE_USER;
+const USER_ID = new RegExp(USER_ID_PATTERN);
 
 /** An env as the service addresses it: whose it is, and which (workflow, node, version). */
 export interface EnvRef extends EnvIds {
@@ -22,20 +24,21 @@ export interface EnvMeta extends EnvRef {
 
 export const envKey = (ids: EnvIds) => `${ids.workflow_id}/${ids.node_id}/${ids.version_id}`;
 
-/** "@" + the user id, with anything but [A-Za-z0-9_.@-] escaped: never "." or "..", and never a workflow id (those
- * start with a letter or digit), so owner folders and the old layout's workflow folders cannot be confused. */
-export const ownerDirName = (owner: string) => "@" + owner.replace(/[^A-Za-z0-9_.@-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+/** "@" + the user id. Owners are user ids (USER_ID_PATTERN), so never "." or "..", and never a workflow id (those start
+ * with a letter or digit): owner folders and the old layout's workflow folders cannot be confused. */
+const ownerDirName = (owner: string) => "@" + owner;
 const ownerRoot = (base: string, owner: string) => join(base, ownerDirName(owner));
 
 export const envDir = (base: string, ref: EnvRef) => join(ownerRoot(base, ref.owner), ref.workflow_id, ref.node_id, ref.version_id);
 /** Lock files sit beside the env (dot-names, which ids cannot take), so create can lock before the env exists. */
 export const lockPath = (base: string, ref: EnvRef) => join(ownerRoot(base, ref.owner), ref.workflow_id, ref.node_id, `.${ref.version_id}.lock`);
 
-/** The metadata of the env in `dir`; envs written before owners existed belong to `fallbackOwner`. */
-export function readMeta(dir: string, fallbackOwner = LEGACY_OWNER): EnvMeta | null {
+/** The metadata of the env in `dir`, or null when it has none. Its `owner` is informational (the folder says whose
+ * the env is); envs written before owners existed have none and get the legacy owner's. */
+export function readMeta(dir: string): EnvMeta | null {
   try {
     const meta = JSON.parse(readFileSync(join(dir, META_FILE), "utf8")) as Partial<EnvMeta>;
-    return { ...meta, owner: meta.owner ?? fallbackOwner } as EnvMeta;
+    return { ...meta, owner: meta.owner ?? LEGACY_OWNER } as EnvMeta;
   } catch {
     return null;
   }
@@ -48,36 +51,53 @@ export function writeMeta(dir: string, meta: EnvMeta): void {
   renameSync(tmp, join(dir, META_FILE));
 }
 
-const visible = (dir: string) => {
+/** The entries of `dir`; none when it cannot be read (gone, or not a folder). */
+const entries = (dir: string): Dirent[] => {
   try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith("."));
+    return readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
   }
 };
+const visible = (dir: string) => entries(dir).filter((d) => d.isDirectory() && !d.name.startsWith("."));
 
-const ownerDirs = (base: string) => {
-  try {
-    return readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.startsWith("@")).map((d) => join(base, d.name));
-  } catch {
-    return [];
+/** A node folder found on disk, with the owner and ids its path names. */
+interface NodeDir {
+  dir: string;
+  owner: string;
+  workflow_id: string;
+  node_id: string;
+}
+
+/** Every node folder under the owner folders: only `owner`'s, and only within one workflow, when those are given. */
+function* nodeDirs(base: string, filter: { owner?: string; workflowId?: string } = {}): Generator<NodeDir> {
+  const owners = filter.owner !== undefined
+    ? [filter.owner]
+    : visible(base).filter((d) => d.name.startsWith("@")).map((d) => d.name.slice(1)).filter((owner) => USER_ID.test(owner));
+  for (const owner of owners) {
+    const root = ownerRoot(base, owner);
+    const workflows = filter.workflowId !== undefined ? [filter.workflowId] : visible(root).map((d) => d.name);
+    for (const workflow_id of workflows) {
+      for (const node of visible(join(root, workflow_id))) yield { dir: join(root, workflow_id, node.name), owner, workflow_id, node_id: node.name };
+    }
   }
-};
+}
+
+/** An env on disk. `ref` (whose and which) comes from its path; the metadata's copies of them are informational. */
+export interface EnvOnDisk {
+  dir: string;
+  ref: EnvRef;
+  meta: EnvMeta;
+}
 
 /** Every env with a metadata file, optionally of one owner and within one workflow. */
-export function listEnvDirs(base: string, filter: { owner?: string; workflowId?: string } = {}): Array<{ dir: string; meta: EnvMeta }> {
-  const found: Array<{ dir: string; meta: EnvMeta }> = [];
-  const roots = filter.owner !== undefined ? [ownerRoot(base, filter.owner)] : ownerDirs(base);
-  for (const root of roots) {
-    const workflows = filter.workflowId ? [filter.workflowId] : visible(root).map((d) => d.name);
-    for (const wf of workflows) {
-      for (const node of visible(join(root, wf))) {
-        for (const version of visible(join(root, wf, node.name))) {
-          const dir = join(root, wf, node.name, version.name);
-          const meta = readMeta(dir);
-          if (meta) found.push({ dir, meta });
-        }
-      }
+export function listEnvDirs(base: string, filter: { owner?: string; workflowId?: string } = {}): EnvOnDisk[] {
+  const found: EnvOnDisk[] = [];
+  for (const node of nodeDirs(base, filter)) {
+    for (const version of visible(node.dir)) {
+      const dir = join(node.dir, version.name);
+      const meta = readMeta(dir);
+      if (meta) found.push({ dir, meta, ref: { owner: node.owner, workflow_id: node.workflow_id, node_id: node.node_id, version_id: version.name } });
     }
   }
   return found;
@@ -87,15 +107,14 @@ export function listEnvDirs(base: string, filter: { owner?: string; workflowId?:
 export function leftoverDirs(base: string, olderThanMs: number, owner?: string): string[] {
   const cutoff = Date.now() - olderThanMs;
   const found: string[] = [];
-  for (const root of owner !== undefined ? [ownerRoot(base, owner)] : ownerDirs(base)) {
-    for (const wf of visible(root)) {
-      for (const node of visible(join(root, wf.name))) {
-        const nodeDir = join(root, wf.name, node.name);
-        for (const entry of readdirSync(nodeDir, { withFileTypes: true })) {
-          if (!entry.isDirectory() || !/^\..+\.(tmp|deleting)-/.test(entry.name)) continue;
-          const path = join(nodeDir, entry.name);
-          if (lstatSync(path).mtimeMs < cutoff) found.push(path);
-        }
+  for (const node of nodeDirs(base, { owner })) {
+    for (const entry of entries(node.dir)) {
+      if (!entry.isDirectory() || !/^\..+\.(tmp|deleting)-/.test(entry.name)) continue;
+      const path = join(node.dir, entry.name);
+      try {
+        if (lstatSync(path).mtimeMs < cutoff) found.push(path);
+      } catch {
+        // removed meanwhile
       }
     }
   }
@@ -104,29 +123,35 @@ export function leftoverDirs(base: string, olderThanMs: number, owner?: string):
 
 /** Whether `dir` looks like a workflow folder of the layout before owners: node folders holding envs or their locks. */
 function isLegacyWorkflowDir(dir: string): boolean {
-  return visible(dir).some((node) => {
-    const entries = readdirSync(join(dir, node.name), { withFileTypes: true });
-    return entries.some((e) => (e.isFile() && /^\..+\.lock$/.test(e.name)) || (e.isDirectory() && existsSync(join(dir, node.name, e.name, META_FILE))));
-  });
+  return visible(dir).some((node) =>
+    entries(join(dir, node.name)).some(
+      (e) => (e.isFile() && /^\..+\.lock$/.test(e.name)) || (e.isDirectory() && existsSync(join(dir, node.name, e.name, META_FILE))),
+    ),
+  );
 }
 
 /**
  * Moves the envs of the layout before owners (ENVS_BASE_PATH/<workflow>/…) under the legacy owner's folder, where they
- * belong now. Runs at start-up, before any request; a folder that is no workflow (a cache someone put here) stays.
+ * belong now. Runs at start-up, before any request; a folder that is no workflow (a cache someone put here) stays, and
+ * so does a workflow whose name the legacy owner's folder already has (`skipped`: someone must merge the two).
  */
-export function migrateLegacyLayout(base: string): string[] {
+export function migrateLegacyLayout(base: string): { moved: string[]; skipped: string[] } {
   const moved: string[] = [];
+  const skipped: string[] = [];
   for (const entry of visible(base)) {
     if (entry.name.startsWith("@")) continue;
     const from = join(base, entry.name);
     if (!isLegacyWorkflowDir(from)) continue;
     const to = join(ownerRoot(base, LEGACY_OWNER), entry.name);
-    if (existsSync(to)) continue;
+    if (existsSync(to)) {
+      skipped.push(entry.name);
+      continue;
+    }
     mkdirSync(ownerRoot(base, LEGACY_OWNER), { recursive: true });
     renameSync(from, to);
     moved.push(entry.name);
   }
-  return moved;
+  return { moved, skipped };
 }
 
 /** Bytes on disk (allocated blocks), each inode counted once: hardlinks from the uv cache are not double-counted. */
@@ -195,7 +220,7 @@ export function declaredDependencies(pyprojectText: string): string[] {
 }
 
 /** A name uv accepts for the project: the TRD's "<workflow>-<node>", normalised. */
-export function projectName(ids: EnvIds): string {
+function projectName(ids: EnvIds): string {
   const name = `${ids.workflow_id}-${ids.node_id}`.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
   return name || "env";
 }

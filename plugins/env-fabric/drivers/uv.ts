@@ -20,7 +20,7 @@ const TAIL_CHARS = 4000;
 
 const tail = (text: string) => (text.length > TAIL_CHARS ? text.slice(-TAIL_CHARS) : text);
 
-export function uvEnvironment(settings: UvSettings): Record<string, string> {
+function uvEnvironment(settings: UvSettings): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // The caller's virtualenv or project-environment settings must not leak into the envs we manage.
@@ -50,47 +50,37 @@ export function indexFlags(settings: UvSettings): string[] {
   return flags;
 }
 
-/** uv's output as the error details need it: the last lines only, so a chatty uv cannot grow the server's memory. */
+/** The last lines of uv's stderr, as much as the error details show: a chatty uv cannot grow the server's memory. */
 class OutputTail {
-  private readonly lines: string[] = [];
+  private lines: string[] = [];
+  private head = 0;
   private size = 0;
   constructor(private readonly maxChars: number) {}
   push(line: string) {
     this.lines.push(line);
     this.size += line.length + 1;
-    while (this.size > this.maxChars && this.lines.length > 1) this.size -= this.lines.shift()!.length + 1;
+    while (this.size > this.maxChars && this.lines.length - this.head > 1) this.size -= this.lines[this.head++]!.length + 1;
+    // Lines are dropped by moving `head` (O(1)); the array is cut once half of it is dropped lines.
+    if (this.head > this.lines.length / 2) {
+      this.lines = this.lines.slice(this.head);
+      this.head = 0;
+    }
   }
   text() {
-    return this.lines.join("\n");
+    return this.lines.slice(this.head).join("\n");
   }
-}
-
-const OUTPUT_KEPT_CHARS = 256 * 1024;
-
-/** Keeps the tail of a uv stream and passes each non-blank line to `onLine` (progress). */
-async function collectLines(stream: ReadableStream<Uint8Array>, onLine?: ProgressFn): Promise<string> {
-  const kept = new OutputTail(OUTPUT_KEPT_CHARS);
-  await forEachLine(stream, (line) => {
-    kept.push(line);
-    if (onLine && line.trim()) onLine(line);
-  }, { maxLineLength: 64 * 1024 });
-  return kept.text();
-}
-
-export interface UvResult {
-  stdout: string;
-  stderr: string;
 }
 
 /**
- * Runs `uv <args>` in `cwd`. Resolution failures become 422 PACKAGE_RESOLUTION_FAILED with uv's explanation;
- * anything else non-zero (or a hang past the timeout) becomes 500 UV_EXECUTION_ERROR with the command and stderr tail.
+ * Runs `uv <args>` in `cwd`, passing each non-blank stderr line to `onProgress`. Resolution failures become 422
+ * PACKAGE_RESOLUTION_FAILED with uv's explanation; anything else non-zero (or a hang past the timeout) becomes 500
+ * UV_EXECUTION_ERROR with the command and stderr tail. uv's stdout says nothing the callers use and is not kept.
  */
-export async function runUv(settings: UvSettings, args: string[], cwd: string, onProgress?: ProgressFn): Promise<UvResult> {
+export async function runUv(settings: UvSettings, args: string[], cwd: string, onProgress?: ProgressFn): Promise<void> {
   const argv = [settings.binary, ...args];
-  let proc: ReturnType<typeof Bun.spawn>;
+  let proc: Bun.Subprocess<"ignore", "ignore", "pipe">;
   try {
-    proc = Bun.spawn(argv, { cwd, env: uvEnvironment(settings), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    proc = Bun.spawn(argv, { cwd, env: uvEnvironment(settings), stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   } catch (err) {
     throw errors.UV_EXECUTION_ERROR(`could not start uv (${settings.binary}): ${(err as Error).message}`, { command: argv });
   }
@@ -99,15 +89,20 @@ export async function runUv(settings: UvSettings, args: string[], cwd: string, o
     timedOut = true;
     proc.kill("SIGKILL");
   }, settings.timeoutMs);
-  const [exitCode, stdout, stderr] = await Promise.all([
+  const stderr = new OutputTail(TAIL_CHARS);
+  let resolutionFailed = false;
+  const [exitCode] = await Promise.all([
     proc.exited,
-    collectLines(proc.stdout as ReadableStream<Uint8Array>),
-    collectLines(proc.stderr as ReadableStream<Uint8Array>, onProgress),
+    forEachLine(proc.stderr, (line) => {
+      stderr.push(line);
+      if (RESOLUTION_FAILED.test(line)) resolutionFailed = true;
+      if (onProgress && line.trim()) onProgress(line);
+    }, { maxLineLength: 64 * 1024 }),
   ]).finally(() => clearTimeout(timer));
-  if (exitCode === 0 && !timedOut) return { stdout, stderr };
-  if (RESOLUTION_FAILED.test(stderr)) {
+  if (exitCode === 0 && !timedOut) return;
+  if (resolutionFailed) {
     throw errors.PACKAGE_RESOLUTION_FAILED("the requested packages could not be resolved", {
-      explanation: tail(stderr.trim()),
+      explanation: tail(stderr.text().trim()),
       command: argv,
     });
   }
@@ -115,7 +110,7 @@ export async function runUv(settings: UvSettings, args: string[], cwd: string, o
   throw errors.UV_EXECUTION_ERROR(`uv ${args[0]} ${why}`, {
     command: argv,
     exit_code: exitCode,
-    stderr_tail: tail(stderr.trim()),
+    stderr_tail: tail(stderr.text().trim()),
   });
 }
 

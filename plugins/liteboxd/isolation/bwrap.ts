@@ -26,11 +26,6 @@ const MASKED_DIRS = ["/etc/ssl/private", "/sys/fs/cgroup", "/sys/firmware", "/sy
 /** Empty directories a conventional root has (HOME of tools that ignore $HOME, runtime dirs). */
 const EMPTY_DIRS = ["/home", "/root", "/run", "/var", "/mnt", "/opt", "/srv"];
 
-export interface RootLayout {
-  /** bwrap arguments that build the root (binds, symlinks, masks). */
-  args: string[];
-}
-
 function kind(path: string): "dir" | "file" | "link" | "missing" {
   try {
     const st = lstatSync(path);
