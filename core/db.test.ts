@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startPostgres, type TestPostgres } from "../test/support/postgres";
-import { migrate, openDatabase, type Database, type Migration } from "./db";
+import { describe, expect, test } from "bun:test";
+import { bothDatabases } from "../test/support/postgres";
+import { migrate, type Migration } from "./db";
 
 const migrations: Migration[] = [
   { id: 1, name: "items", up: "CREATE TABLE items (id TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)" },
@@ -15,21 +12,7 @@ const migrations: Migration[] = [
   { id: 3, name: "seed", up: async (sql) => void (await sql`INSERT INTO items (id, name, qty) VALUES (${"seed"}, ${"first"}, ${1})`) },
 ];
 
-let pg: TestPostgres;
-const tmp = mkdtempSync(join(tmpdir(), "bunker-db-"));
-
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-const stores: Array<[string, () => Database]> = [
-  ["SQLite", () => openDatabase({ sqlitePath: join(tmp, `s-${crypto.randomUUID()}.db`) })],
-  ["PostgreSQL", () => openDatabase({ url: pg.url, sqlitePath: "" })],
-];
+const stores = bothDatabases("bunker-db");
 
 describe.each(stores)("storage on %s", (_name, open) => {
   test("migrations apply in order once and are recorded", async () => {

@@ -1,4 +1,5 @@
 // Proxying to an agent: which headers cross, bounded streamed request bodies, and a pass-through body that never buffers.
+import { boundedBody as boundedStream } from "bunker/core";
 import { errors } from "./errors";
 import { SESSION_HEADER } from "./runtime/context";
 
@@ -13,24 +14,8 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 
 const tooLarge = (limit: number) => errors.PAYLOAD_TOO_LARGE(`Invocations are limited to ${limit} bytes`);
 
-/**
- * The caller's request body as a stream for the agent (never read into memory here), cut off with a 413 once it
- * passes `limit` bytes; a declared Content-Length over the limit is refused before anything is sent.
- */
-export function boundedBody(request: Request, limit: number): ReadableStream<Uint8Array> | undefined {
-  if (Number(request.headers.get("content-length") ?? 0) > limit) throw tooLarge(limit);
-  if (!request.body) return undefined;
-  let seen = 0;
-  return request.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength;
-        if (seen > limit) controller.error(tooLarge(limit));
-        else controller.enqueue(chunk);
-      },
-    }),
-  );
-}
+/** The caller's request body as a stream for the agent (never read into memory here), 413 past `limit` bytes. */
+export const boundedBody = (request: Request, limit: number) => boundedStream(request, limit, () => tooLarge(limit));
 
 /** Streams body on unchanged, pull by pull (nothing buffered), and calls onEnd once it ends or the caller leaves. */
 export function passThrough(body: ReadableStream<Uint8Array> | null, onEnd: () => Promise<unknown>): ReadableStream<Uint8Array> | null {

@@ -1,27 +1,10 @@
 // liteboxd's migrations on SQLite and PostgreSQL: rows stored before owners existed get one (issue 15.1).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { migrate, openDatabase, type Database } from "../../core/db";
-import { startPostgres, type TestPostgres } from "../../test/support/postgres";
+import { describe, expect, test } from "bun:test";
+import { migrate } from "../../core/db";
+import { bothDatabases } from "../../test/support/postgres";
 import { createStore, migrations } from "./store";
 
-let pg: TestPostgres;
-const tmp = mkdtempSync(join(tmpdir(), "liteboxd-store-"));
-
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-const databases: Array<[string, () => Database]> = [
-  ["SQLite", () => openDatabase({ sqlitePath: join(tmp, "liteboxd.db") })],
-  ["PostgreSQL", () => openDatabase({ url: pg.url, sqlitePath: "" })],
-];
+const databases = bothDatabases("liteboxd-store");
 
 describe.each(databases)("the owner migration on %s", (_name, open) => {
   test("templates keep their author as owner, authorless ones and prepull tasks go to the open-mode user", async () => {

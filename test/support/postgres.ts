@@ -1,4 +1,6 @@
 // Starts a throwaway PostgreSQL cluster on loopback for the storage suite (Debian's postgresql package).
+import { afterAll, beforeAll } from "bun:test";
+import { openDatabase, type Database } from "../../core/db";
 import { existsSync, mkdtempSync, readdirSync, rmSync, chmodSync, chownSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,4 +48,20 @@ export async function startPostgres(): Promise<TestPostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** For a suite that runs on both stores: starts PostgreSQL before the file's tests and stops it after, and gives
+ * `describe.each` one opener per store (each SQLite open is a fresh file). */
+export function bothDatabases(label: string): Array<[string, () => Database]> {
+  let pg: TestPostgres | undefined;
+  const dir = mkdtempSync(join(tmpdir(), `${label}-`));
+  beforeAll(async () => void (pg = await startPostgres()), 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return [
+    ["SQLite", () => openDatabase({ sqlitePath: join(dir, `${crypto.randomUUID()}.db`) })],
+    ["PostgreSQL", () => openDatabase({ url: pg!.url, sqlitePath: "" })],
+  ];
 }
